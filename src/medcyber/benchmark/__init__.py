@@ -1,0 +1,1 @@
+"""Industry benchmark: cohorts of submissions, ordinal statistics and disclosure control."""

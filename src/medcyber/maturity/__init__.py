@@ -1,0 +1,1 @@
+"""Maturity self-assessment: the question bank, answers and scoring (pure domain logic)."""
