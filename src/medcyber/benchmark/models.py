@@ -14,7 +14,13 @@ from pydantic import BaseModel, ConfigDict, Field
 EMPLOYEE_BANDS: tuple[str, ...] = ("1-49", "50-249", "250-999", "1000-4999", "5000-19999", "20000+")
 REVENUE_BANDS: tuple[str, ...] = ("<10M", "10M-50M", "50M-250M", "250M-1B", "1B-10B", "10B+")
 DEVICE_CLASSES: tuple[str, ...] = ("I", "II", "III")
-REGIONS: tuple[str, ...] = ("North America", "Europe", "Asia-Pacific", "Latin America", "Middle East & Africa")
+REGIONS: tuple[str, ...] = (
+    "North America",
+    "Europe",
+    "Asia-Pacific",
+    "Latin America",
+    "Middle East & Africa",
+)
 ASSESSMENT_TYPES: tuple[str, ...] = ("self", "third-party")
 MIN_CELL = 5  # the disclosure floor: never lower
 

@@ -43,7 +43,9 @@ class _Model(BaseModel):
 
 
 class Reference(_Model):
-    source: str = Field(description="e.g. JSP, JSP2, FDA-premarket-2025, FDA-postmarket-2016, FDCA-524B, IEC-81001-5-1")
+    source: str = Field(
+        description="e.g. JSP, JSP2, FDA-premarket-2025, FDA-postmarket-2016, FDCA-524B, IEC-81001-5-1"
+    )
     section: str
     note: str | None = None
 
@@ -132,7 +134,8 @@ class QuestionBank(_Model):
             if q.practice_area not in areas[q.category]:
                 raise ValueError(f"question {q.id}: practice area {q.practice_area!r} not in {q.category}")
         known = set(ids)
-        for item in (*self.must_haves, *self.headline_recommendations):
+        items: list[MustHave | HeadlineRecommendation] = [*self.must_haves, *self.headline_recommendations]
+        for item in items:
             missing = set(item.questions) - known
             if missing:
                 raise ValueError(f"{item.id}: unknown questions {sorted(missing)}")

@@ -75,7 +75,9 @@ class CategoryScore(BaseModel):
 class AssessmentScore(BaseModel):
     bank_id: str
     bank_version: str
-    composite: float | None = Field(description="mean of the four category scores; None until all four have one")
+    composite: float | None = Field(
+        description="mean of the four category scores; None until all four have one"
+    )
     composite_level_name: str | None
     minimum_category: str | None
     minimum_category_score: float | None
@@ -93,7 +95,9 @@ class AssessmentScore(BaseModel):
         return {cid: self.categories[cid].score for cid in CATEGORY_IDS}
 
 
-def validate_answers(bank: QuestionBank, answers: Iterable[Answer], *, require_complete: bool = False) -> None:
+def validate_answers(
+    bank: QuestionBank, answers: Iterable[Answer], *, require_complete: bool = False
+) -> None:
     """Raise AnswerError listing every answer that does not fit the bank."""
     problems: list[tuple[str, str]] = []
     seen: set[str] = set()
@@ -157,9 +161,7 @@ def score(bank: QuestionBank, answers: Iterable[Answer] | Mapping[str, Answer]) 
         for area in cat.practice_areas:
             aqs = [q for q in qs if q.practice_area == area.id]
             apairs = [
-                (q.weight, by_id[q.id].level)
-                for q in aqs
-                if q.id in by_id and by_id[q.id].level is not None
+                (q.weight, by_id[q.id].level) for q in aqs if q.id in by_id and by_id[q.id].level is not None
             ]
             a_na = sum(1 for q in aqs if q.id in by_id and by_id[q.id].not_applicable)
             areas[area.id] = AreaScore(

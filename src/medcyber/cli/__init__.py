@@ -1,0 +1,1 @@
+"""The `medcyber` command line (Typer)."""

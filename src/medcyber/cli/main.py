@@ -1,0 +1,132 @@
+"""`medcyber`: the command line. Every command calls the same services as the web app."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from .. import __version__
+from .assess import app as assess_app
+from .benchmark import app as benchmark_app
+from .common import console, open_store, state, user_errors
+from .org import app as org_app
+
+app = typer.Typer(
+    name="medcyber",
+    help="Product-security maturity benchmark and lifecycle tooling for medical device manufacturers.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(
+    help="Create, upgrade and inspect the store (SQLite by default, PostgreSQL by URL).", no_args_is_help=True
+)
+demo_app = typer.Typer(
+    help="The demo workspace (synthetic cohort calibrated to the 2022 benchmark, Acme Medical).",
+    no_args_is_help=True,
+)
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+app.add_typer(org_app, name="org")
+app.add_typer(assess_app, name="assess")
+app.add_typer(benchmark_app, name="benchmark")
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"medcyber {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    database: Annotated[
+        str | None,
+        typer.Option(
+            "--database",
+            envvar="MEDCYBER_DATABASE_URL",
+            help="Database URL (default: SQLite in ~/.medcyber).",
+        ),
+    ] = None,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True)] = False,
+) -> None:
+    state.database_url = database
+
+
+@db_app.command("init")
+def db_init() -> None:
+    """Create the store, or upgrade it to the current schema."""
+    store = open_store()
+    console.print(f"store ready at {store.safe_url} (schema {store.current_revision()})")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Show where the store is and its schema revision."""
+    from ..store import Store
+
+    with user_errors():
+        store = Store(state.database_url)
+        console.print(
+            f"store: {store.safe_url}\nschema: {store.current_revision() or 'empty'} "
+            f"(head {store.head_revision()})"
+        )
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument(help="target revision, e.g. base")]) -> None:
+    """Downgrade the schema (for operators rolling back a release)."""
+    from ..store import Store
+
+    with user_errors():
+        store = Store(state.database_url)
+        store.downgrade(revision)
+        console.print(f"schema now at {store.current_revision() or 'base'}")
+
+
+@demo_app.command("load")
+def demo_load(
+    json_out: Annotated[bool, typer.Option("--json", help="Print what was loaded as JSON.")] = False,
+) -> None:
+    """Load the demo: a 17-respondent synthetic cohort calibrated to the published 2022 benchmark, and
+    Acme Medical (not a cohort member) with two complete, dated assessments. Safe to run again."""
+    from ..services.demo import load_demo
+    from .common import print_json, session_scope
+
+    with session_scope() as session:
+        summary = load_demo(session)
+    if json_out:
+        print_json(summary)
+    else:
+        console.print(
+            f"demo loaded: cohort [bold]{summary['cohort']}[/] "
+            f"({summary['submissions']} synthetic submissions, labelled synthetic), "
+            f"organisation [bold]{summary['organisation']}[/] with "
+            f"{summary['assessments']} assessments"
+        )
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    demo: Annotated[bool, typer.Option("--demo", help="Load the demo workspace first.")] = False,
+) -> None:
+    """Serve the web app."""
+    import uvicorn
+
+    from ..web.app import create_app
+
+    store = open_store()
+    if demo:
+        from ..services.demo import load_demo
+
+        with user_errors(), store.session() as session:
+            load_demo(session)
+    console.print(f"medcyber {__version__} serving {store.safe_url} on http://{host}:{port}")
+    uvicorn.run(create_app(store), host=host, port=port, log_level="info")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

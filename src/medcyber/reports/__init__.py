@@ -1,0 +1,1 @@
+"""Benchmark reports: charts, the organisation report, the steward's cohort report and their renderers."""
