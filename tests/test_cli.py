@@ -131,3 +131,51 @@ def test_cohort_report(demo_cli, tmp_path: Path) -> None:  # type: ignore[no-unt
     result = demo_cli("benchmark", "cohort-report", "--format", "html", "--out", str(out))
     assert result.exit_code == 0, result.output
     assert "synthetic" in out.read_text().lower()
+
+
+def test_steward_exchange_round_trip(demo_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A manufacturer exports its scores; the steward imports them; 'who has submitted' lists it."""
+    out = tmp_path / "acme-submission.json"
+    refused = demo_cli("benchmark", "export-submission", "--org", "Acme Medical", "--out", str(out))
+    assert refused.exit_code == 1 and "--consent" in refused.output and not out.exists()
+    ok = demo_cli(
+        "benchmark",
+        "export-submission",
+        "--org",
+        "Acme Medical",
+        "--out",
+        str(out),
+        "--consent",
+        "--period",
+        "2026",
+    )
+    assert ok.exit_code == 0, ok.output
+    doc = json.loads(out.read_text())
+    assert "answers" not in json.dumps(doc)  # scores only
+    assert demo_cli("benchmark", "create-cohort", "steward-2026", "--retention", "2").exit_code == 0
+    imported = demo_cli("benchmark", "import-submissions", str(out), "--cohort", "steward-2026")
+    assert imported.exit_code == 0, imported.output
+    listed = json.loads(demo_cli("benchmark", "submissions", "--cohort", "steward-2026", "--json").stdout)
+    assert [s["period"] for s in listed["submissions"]] == ["2026"]
+    stats = json.loads(demo_cli("benchmark", "stats", "--cohort", "steward-2026", "--json").stdout)
+    assert stats["n"] == 1 and stats["suppressed"] is True and stats["composite"] is None
+
+
+def test_import_submissions_all_or_nothing(demo_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    good = tmp_path / "good.json"
+    assert (
+        demo_cli(
+            "benchmark", "export-submission", "--org", "Acme Medical", "--out", str(good), "--consent"
+        ).exit_code
+        == 0
+    )
+    bad = tmp_path / "bad.json"
+    doc = json.loads(good.read_text())
+    doc["submission"]["profile"]["revenue_band"] = "a lot"
+    bad.write_text(json.dumps(doc))
+    assert demo_cli("benchmark", "create-cohort", "strict").exit_code == 0
+    result = demo_cli("benchmark", "import-submissions", str(good), str(bad), "--cohort", "strict")
+    assert result.exit_code == 1
+    assert "bad.json" in result.output and "revenue_band" in result.output
+    listed = json.loads(demo_cli("benchmark", "submissions", "--cohort", "strict", "--json").stdout)
+    assert listed["submissions"] == []

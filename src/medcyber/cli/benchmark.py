@@ -166,6 +166,73 @@ def submit_cmd(
         )
 
 
+@app.command("export-submission")
+def export_submission_cmd(
+    org: Annotated[str, typer.Option("--org", help="Organisation name.")],
+    out: Annotated[Path, typer.Option("--out", help="Submission file to send to the benchmark steward.")],
+    consent: Annotated[
+        bool, typer.Option("--consent", help="Explicit consent to share the scores (not answers).")
+    ] = False,
+    period: Annotated[str | None, typer.Option(help="Benchmark period, default the current year.")] = None,
+) -> None:
+    """Write the latest complete assessment's scores and banded profile as a file for a steward's cohort."""
+    import json
+
+    if not consent:
+        fail("the file shares your scores with the benchmark steward: add --consent to confirm")
+    with session_scope() as session:
+        o = assess_svc.find_organisation(session, org)
+        latest = assess_svc.latest_complete(session, o)
+        if latest is None:
+            fail(f"{o.name} has no complete assessment to submit")
+        doc = svc.export_submission(latest, period=period or str(dt.date.today().year), consent=True)
+    out.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    console.print(
+        f"wrote {out}: scores and banded profile only, under the anonymous id "
+        f"{doc['submission']['submission_id']}",
+        highlight=False,
+    )  # type: ignore[index]
+
+
+@app.command("import-submissions")
+def import_submissions_cmd(
+    files: Annotated[list[Path], typer.Argument(help="Submission files (JSON) sent by manufacturers.")],
+    cohort: CohortOpt = None,
+) -> None:
+    """As the steward: add manufacturers' submission files to a cohort (all or nothing)."""
+    with session_scope() as session:
+        c = svc.get_cohort(session, cohort)
+        count = svc.import_submission_files(session, c, files)
+        console.print(f"imported {count} submission(s) into {c.name}")
+
+
+@app.command("submissions")
+def submissions_cmd(
+    cohort: CohortOpt = None,
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """As the steward: who has submitted (anonymous ids and periods; no scores are shown here)."""
+    with session_scope() as session:
+        c = svc.get_cohort(session, cohort)
+        rows = [
+            {"submission_id": sid, "period": period, "submitted_at": at.isoformat(timespec="seconds")}
+            for sid, period, at in svc.submitters(session, c)
+        ]
+        in_force = svc.periods_in_force(session, c)
+    if json_out:
+        print_json({"cohort": c.name, "periods_in_force": in_force, "submissions": rows})
+        return
+    table = Table("submission id", "period", "submitted at", "counts", title=f"{c.name}")
+    for r in rows:
+        table.add_row(
+            r["submission_id"],
+            r["period"],
+            r["submitted_at"],
+            "yes" if r["period"] in in_force else "aged out",
+        )
+    console.print(table)
+
+
 REPORT_FORMATS = ("html", "pdf", "json", "docx", "xlsx")
 
 

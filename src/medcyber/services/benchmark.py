@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -129,24 +130,7 @@ def submit_assessment(
     """Submit a complete assessment's scores (never its answers) to a cohort, with explicit consent."""
     if not consent:
         raise ServiceError("submitting to a benchmark cohort needs the organisation's explicit consent")
-    if assessment.status != "complete":
-        raise ServiceError("only a complete assessment can be submitted to a cohort")
-    org = assessment.organisation
-    profile = assess_svc.profile_of(org)
-    if profile is None:
-        raise ServiceError(
-            f"{org.name} has no organisation profile (employees band, revenue band): set it before submitting"
-        )
-    result = assess_svc.score_of(assessment)
-    assert result.composite is not None
-    submission = Submission(
-        submission_id=org.benchmark_id,
-        period=period,
-        profile=profile,
-        assessment_type=assessment.assessment_type,  # type: ignore[arg-type]
-        composite=result.composite,
-        categories={c: float(result.categories[c].score or 0.0) for c in CATEGORY_IDS},
-    )
+    submission = submission_of(assessment, period=period)
     return add_submission(
         session,
         cohort,
@@ -207,3 +191,117 @@ def submitters(session: Session, cohort: Cohort) -> list[tuple[str, str, dt.date
 
 def organisation_for_submission(session: Session, submission_id: str) -> Organisation | None:
     return session.scalar(select(Organisation).where(Organisation.benchmark_id == submission_id))
+
+
+# --- exchanging submissions with a benchmark steward --------------------------------------------------
+
+SUBMISSION_FORMAT = "medcyber-benchmark-submission"
+MAX_SUBMISSION_FILE = 5 * 1024 * 1024
+
+
+def submission_of(assessment: Assessment, *, period: str) -> Submission:
+    """The scores (never the answers) and banded profile of a complete assessment, as a submission."""
+    if assessment.status != "complete":
+        raise ServiceError("only a complete assessment can be submitted to a cohort")
+    org = assessment.organisation
+    profile = assess_svc.profile_of(org)
+    if profile is None:
+        raise ServiceError(
+            f"{org.name} has no organisation profile (employees band, revenue band): "
+            "set it with `medcyber org set`"
+        )
+    result = assess_svc.score_of(assessment)
+    assert result.composite is not None
+    return Submission(
+        submission_id=org.benchmark_id,
+        period=period,
+        profile=profile,
+        assessment_type=assessment.assessment_type,  # type: ignore[arg-type]
+        composite=result.composite,
+        categories={c: float(result.categories[c].score or 0.0) for c in CATEGORY_IDS},
+    )
+
+
+def export_submission(assessment: Assessment, *, period: str, consent: bool) -> dict[str, object]:
+    """A submission file for a steward's cohort run elsewhere (scores and banded profile only)."""
+    if not consent:
+        raise ServiceError(
+            "sharing scores with a benchmark steward needs the organisation's explicit consent"
+        )
+    sub = submission_of(assessment, period=period)
+    return {
+        "format": SUBMISSION_FORMAT,
+        "version": 1,
+        "bank_id": assessment.bank_id,
+        "bank_version": assessment.bank_version,
+        "consent_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+        "submission": sub.model_dump(mode="json"),
+    }
+
+
+def import_submission_files(session: Session, cohort: Cohort, paths: Sequence[Path]) -> int:
+    """Import submission files into a cohort: all or nothing (every file is checked before any write)."""
+    import json
+
+    from pydantic import ValidationError
+
+    parsed: list[tuple[Submission, str]] = []
+    problems: list[str] = []
+    for path in paths:
+        try:
+            if path.stat().st_size > MAX_SUBMISSION_FILE:
+                problems.append(f"{path}: larger than {MAX_SUBMISSION_FILE // 1024 // 1024} MB")
+                continue
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            problems.append(f"{path}: not a readable JSON submission file ({exc})")
+            continue
+        items = data if isinstance(data, list) else [data]
+        for i, item in enumerate(items):
+            where = f"{path}" + (f" item {i + 1}" if isinstance(data, list) else "")
+            if not isinstance(item, dict) or item.get("format") != SUBMISSION_FORMAT:
+                problems.append(f"{where}: not a {SUBMISSION_FORMAT} document (missing 'format')")
+                continue
+            try:
+                sub = Submission.model_validate(item.get("submission"))
+                _check_bands(sub)
+            except (ValidationError, ValueError) as exc:
+                detail = exc.errors()[0] if isinstance(exc, ValidationError) else None
+                msg = f"{'.'.join(str(p) for p in detail['loc'])}: {detail['msg']}" if detail else str(exc)
+                problems.append(f"{where}: submission.{msg}")
+                continue
+            if set(sub.categories) != set(CATEGORY_IDS):
+                problems.append(f"{where}: categories must be exactly {', '.join(CATEGORY_IDS)}")
+                continue
+            parsed.append((sub, str(item.get("bank_version") or "")))
+    if problems:
+        raise ServiceError("nothing imported:\n  " + "\n  ".join(problems))
+    for sub, bank_version in parsed:
+        add_submission(
+            session,
+            cohort,
+            sub,
+            bank_version=bank_version or "unknown",
+            consent_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+        )
+    return len(parsed)
+
+
+def _check_bands(sub: Submission) -> None:
+    from ..benchmark.models import DEVICE_CLASSES, EMPLOYEE_BANDS, REGIONS, REVENUE_BANDS
+
+    p = sub.profile
+    if p.employees_band not in EMPLOYEE_BANDS:
+        raise ValueError(
+            f"profile.employees_band: {p.employees_band!r} is not one of {', '.join(EMPLOYEE_BANDS)}"
+        )
+    if p.revenue_band not in REVENUE_BANDS:
+        raise ValueError(f"profile.revenue_band: {p.revenue_band!r} is not one of {', '.join(REVENUE_BANDS)}")
+    if p.region is not None and p.region not in REGIONS:
+        raise ValueError(f"profile.region: {p.region!r} is not one of {', '.join(REGIONS)}")
+    for dc in p.device_classes:
+        if dc not in DEVICE_CLASSES:
+            raise ValueError(f"profile.device_classes: {dc!r} is not one of {', '.join(DEVICE_CLASSES)}")
+    for c, v in sub.categories.items():
+        if not 0 <= v <= 5:
+            raise ValueError(f"categories.{c}: {v} is outside 0-5")
