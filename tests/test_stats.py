@@ -12,8 +12,10 @@ from scipy import stats as sps
 
 from medcyber.benchmark.models import EMPLOYEE_BANDS, REVENUE_BANDS, OrgProfile, Submission
 from medcyber.benchmark.stats import (
-    PERMUTATION_MAX_N,
-    _kendall_numerators,
+    MIN_PERMUTATIONS,
+    PERMUTATIONS,
+    _kendall_s,
+    band_correlations,
     bin_index,
     bonett_wright_ci,
     cohort_stats,
@@ -21,6 +23,7 @@ from medcyber.benchmark.stats import (
     holm,
     median_ci,
     min_detectable_rho,
+    permutation_count,
     position,
     power_statement,
     rank_among,
@@ -149,17 +152,18 @@ def test_rank_correlation_estimates_match_scipy(seed: int) -> None:
         assert c.estimate == pytest.approx(float(ref.statistic), abs=1e-12)
 
 
-def test_fast_kendall_numerator_matches_brute_force() -> None:
+def test_kendall_numerator_from_tables_matches_brute_force() -> None:
     rng = np.random.default_rng(5)
     n = 23
-    levels = rng.integers(0, 5, n)
-    y = np.round(rng.uniform(0, 3, n), 1)  # ties in y too
-    perms = np.array([rng.permutation(n) for _ in range(50)])
-    fast = _kendall_numerators(levels, y, perms)
-    for p, s in zip(perms, fast, strict=True):
-        x = levels[p]
+    for _ in range(50):
+        x = rng.integers(0, 5, n)
+        y = np.round(rng.uniform(0, 3, n), 1)  # ties in y too
+        levels = np.unique(x, return_inverse=True)[1]
+        codes = np.unique(y, return_inverse=True)[1]
+        table = np.zeros((levels.max() + 1, codes.max() + 1), dtype=np.int64)
+        np.add.at(table, (levels, codes), 1)
         brute = sum(np.sign(x[i] - x[j]) * np.sign(y[i] - y[j]) for i in range(n) for j in range(i + 1, n))
-        assert s == brute
+        assert _kendall_s(table[None])[0] == brute
 
 
 def test_permutation_p_values_and_readings() -> None:
@@ -203,18 +207,118 @@ def test_permutation_p_agrees_with_scipy_permutation_test() -> None:
     assert mine.p_value == pytest.approx(ref.pvalue, abs=0.03)
 
 
-def test_large_cohort_falls_back_to_asymptotic_and_says_so() -> None:
-    subs = make_submissions(PERMUTATION_MAX_N + 50, seed=3)
-    cs = cohort_stats(subs, bootstrap=100)
+def _x_y(subs: list[Submission], variable: str, target: str) -> tuple[list[int], np.ndarray]:
+    rank = "revenue_rank" if variable == "revenue_band" else "employees_rank"
+    x = [getattr(s.profile, rank)() for s in subs]
+    y = [s.composite if target == "composite" else s.categories[target] for s in subs]
+    return x, np.round(y, 12)  # the module ties scores equal to 12 decimals
+
+
+@pytest.mark.parametrize(("link", "seed"), [(0.0, 21), (0.06, 22), (0.9, 23)])
+def test_permutation_p_agrees_with_asymptotic_at_n2000(link: float, seed: int) -> None:
+    """At n=2,000 the asymptotic tests are accurate, so the Monte Carlo p must match them within MC error."""
+    n, m = 2_000, 1_999
+    subs = make_submissions(n, seed=seed, link=link)
+    cs = cohort_stats(subs, bootstrap=0, permutations=m, seed=seed)
+    assert len(cs.correlations) == 20
     for c in cs.correlations:
-        assert c.permutations == 0 and "asymptotic" in (c.p_method or "")
-        x = [
-            getattr(s.profile, "revenue_rank" if c.variable == "revenue_band" else "employees_rank")()
-            for s in subs
-        ]
-        y = [s.composite if c.target == "composite" else s.categories[c.target] for s in subs]
+        assert c.permutations == m and f"permutation (m={m})" in (c.p_method or "")
+        x, y = _x_y(subs, c.variable, c.target)
         ref = sps.kendalltau(x, y) if c.method == "kendall_tau_b" else sps.spearmanr(x, y)
-        assert c.p_value == pytest.approx(ref.pvalue)
+        assert c.estimate == pytest.approx(float(ref.statistic), abs=1e-12)
+        p_ref = float(ref.pvalue)
+        assert c.p_value is not None and c.p_value >= 1 / (m + 1)
+        # 4 Monte Carlo standard errors, plus a little for the asymptotic approximation itself
+        assert abs(c.p_value - p_ref) <= 4 * math.sqrt(p_ref * (1 - p_ref) / m) + 0.01, (c, p_ref)
+        if link == 0.9:
+            assert c.p_value == 1 / (m + 1)
+
+
+def test_weak_link_gives_intermediate_p_values() -> None:
+    """Guard that the agreement test above also covers p-values away from 0 and 1."""
+    subs = make_submissions(2_000, seed=22, link=0.06)
+    cs = cohort_stats(subs, bootstrap=0, permutations=999, seed=1)
+    ps = [c.p_value for c in cs.correlations if c.p_value is not None]
+    assert any(0.001 < p < 0.5 for p in ps)
+
+
+def test_permutation_count_rule_and_reporting() -> None:
+    assert PERMUTATIONS == 9_999
+    assert [permutation_count(n) for n in (5, 17, 100, 1_000, 2_000)] == [9_999] * 5
+    assert permutation_count(4_000) == 4_999
+    assert permutation_count(10_000) == MIN_PERMUTATIONS == 1_999
+    assert permutation_count(50_000) == 1_999  # never fewer, at any n
+    assert permutation_count(10_000, 999) == 999 and permutation_count(17, 199) == 199
+    assert permutation_count(10_000, 0) == 0
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 6, 3_000)
+    y = {"composite": np.round(rng.uniform(0, 5, 3_000) * 12) / 12}
+    out = rank_correlations("employees_band", x, y, rng=np.random.default_rng(0))
+    m = permutation_count(3_000)
+    assert m == 5_999
+    for c in out:
+        assert c.permutations == m and c.p_method is not None and f"permutation (m={m})" in c.p_method
+        assert c.p_value is not None and (c.p_value * (m + 1)) == pytest.approx(round(c.p_value * (m + 1)))
+
+
+def test_permutation_tests_deterministic_per_seed() -> None:
+    subs = make_submissions(300, seed=8, link=0.1)
+    a = cohort_stats(subs, bootstrap=0, permutations=499, seed=5)
+    b = cohort_stats(subs, bootstrap=0, permutations=499, seed=5)
+    c = cohort_stats(subs, bootstrap=0, permutations=499, seed=6)
+    assert a.correlations == b.correlations
+    assert [x.p_value for x in a.correlations] != [x.p_value for x in c.correlations]
+    assert [x.estimate for x in a.correlations] == [x.estimate for x in c.correlations]
+
+
+def test_shared_relabellings_match_single_variable_runs() -> None:
+    """band_correlations (both bands at once) gives each variable the same estimates as rank_correlations,
+    and p-values within Monte Carlo error of separate runs."""
+    rng = np.random.default_rng(12)
+    n = 60
+    rev = rng.integers(0, 6, n)
+    emp = np.clip(rev + rng.integers(-1, 2, n), 0, 5)
+    ys = {"composite": np.round((rev * 0.3 + rng.uniform(0, 3, n)) * 12) / 12, "c1": rng.uniform(0, 5, n)}
+    both = band_correlations({"employees_band": emp, "revenue_band": rev}, ys, permutations=4_999)
+    for variable, x in (("employees_band", emp), ("revenue_band", rev)):
+        alone = rank_correlations(variable, x, ys, permutations=4_999, rng=np.random.default_rng(99))
+        shared = [c for c in both if c.variable == variable]
+        for a, s in zip(alone, shared, strict=True):
+            assert (a.target, a.method, a.estimate) == (s.target, s.method, s.estimate)
+            assert a.p_value is not None and s.p_value is not None
+            p = (a.p_value + s.p_value) / 2
+            assert abs(a.p_value - s.p_value) <= 5 * math.sqrt(2 * p * (1 - p) / 5_000) + 1e-3
+
+
+def test_no_permutations_means_no_p_value() -> None:
+    subs = make_submissions(30, seed=2, link=0.9)
+    cs = cohort_stats(subs, bootstrap=0, permutations=0)
+    for c in cs.correlations:
+        assert c.permutations == 0 and c.p_value is None and c.p_method is None
+        assert c.estimate is not None and c.reading.startswith("not tested for significance (n=30;")
+
+
+def test_float_noise_in_scores_is_a_tie() -> None:
+    x = np.array([0, 0, 1, 1, 2, 2, 3, 3], dtype=float)
+    y = np.array([1.5, 1.5 + 2e-16, 1.0, 2.0, 2.5, 2.5, 3.0, 3.0 - 4e-16])
+    out = rank_correlations("revenue_band", x, {"composite": y}, permutations=99)
+    clean = np.round(y, 12)
+    for c in out:
+        ref = sps.kendalltau(x, clean) if c.method == "kendall_tau_b" else sps.spearmanr(x, clean)
+        assert c.estimate == pytest.approx(float(ref.statistic), abs=1e-12)
+
+
+def test_composite_bins_vectorised_rule() -> None:
+    values = [0.0, 0.494, 0.495, 1.4999999, 2.25, 4.5, 5.0, 0.5]
+    bins = composite_bins(values)
+    expected = [0] * 10
+    for v in values:
+        expected[bin_index(v)] += 1
+    assert [b.count for b in bins] == expected
+    with pytest.raises(ValueError):
+        composite_bins([1.0, 5.3])
+    with pytest.raises(ValueError):
+        composite_bins([float("nan")])
 
 
 def test_holm_known_example() -> None:

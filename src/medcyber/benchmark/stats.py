@@ -15,19 +15,31 @@ Definitions used throughout:
   ``[min, max]`` covers less than 95% (n < 6), and withheld when its ends are the extremes of a cohort
   too small to show extremes (see :mod:`.disclosure`).
 * **Mean CI**: bootstrap percentile interval (approximate). Resampling is exact resampling with
-  replacement, done as multinomial counts over the distinct values (equivalent and fast).
+  replacement, done as multinomial counts over the distinct values (equivalent and fast); values equal
+  to ``SCORE_DECIMALS`` (12) decimals count as one value.
 * **Bins**: 0.5 wide, labelled as the published report ("0-0.49", "0.5-0.99", ..., "4.5-5.0"). A score
   is first rounded to 2 decimals (numpy, half to even) and then belongs to ``[low, low + 0.5)``; 5.0 is
   in the last bin. ``Bin.high`` is the exclusive upper edge (5.0 inclusive for the last bin).
 * **Rank correlations** of the ordinal size bands (``employees_band``, ``revenue_band``; rank = index in
-  the ordered band tuple) with the composite and each category: Kendall tau-b and Spearman rho.
-  Two-sided Monte Carlo permutation p-values ``(b + 1) / (m + 1)`` for ``n <= PERMUTATION_MAX_N``;
-  above that the asymptotic test (scipy; normal approximation with tie correction for tau-b, t
-  approximation for rho), which is then stated in ``Correlation.p_method``. Confidence intervals are
-  Bonett & Wright (2000): Fisher z with variance ``(1 + r^2/2)/(n - 3)`` (Spearman) and
-  ``0.437/(n - 4)`` (Kendall). Holm's step-down correction is applied within each family = the four
-  categories for one variable and one method; the composite is the primary test and is read on its own
-  (unadjusted) p-value, its ``p_holm`` is None.
+  the ordered band tuple) with the composite and each category: Kendall tau-b and Spearman rho (mid-ranks).
+  Scores equal to 12 decimals are ties (float noise is not a difference). p-values are two-sided Monte
+  Carlo permutation p-values ``(b + 1) / (m + 1)`` at every cohort size (there is no asymptotic path),
+  b = number of the m random relabellings whose ``|statistic|`` is at least the observed one.
+  A relabelling is a uniformly random arrangement of the band values over the submissions
+  (``Generator.permuted``); one set of m relabellings of the joint (employees, revenue) band is shared
+  by both variables, all five targets and both methods. Under a relabelling both statistics depend only
+  on the band x score contingency table, so each relabelling costs one ``bincount`` per target plus
+  O(bands x distinct scores) for the Kendall numerator S and the Spearman numerator (computed in
+  integers: doubled centred mid-ranks), and the denominators do not change. m is
+  ``permutation_count(n, permutations)``: the requested count (default 9,999) up to n = 2,000; above, cut
+  so that m x n <= 2e7 (rounded down to k * 1000 - 1) but never below 1,999 (e.g. 4,999 at n = 4,000,
+  1,999 at n = 10,000 and beyond). At m = 1,999 the Monte Carlo standard error of a p-value near 0.05 is
+  about 0.005. The m used is stated in ``Correlation.permutations`` and ``p_method``
+  ("permutation (m=...)"); with ``permutations=0`` no test is run (p-values None). Results are
+  deterministic for a given seed. Confidence intervals are Bonett & Wright (2000): Fisher z with
+  variance ``(1 + r^2/2)/(n - 3)`` (Spearman) and ``0.437/(n - 4)`` (Kendall). Holm's step-down
+  correction is applied within each family = the four categories for one variable and one method; the
+  composite is the primary test and is read on its own (unadjusted) p-value, its ``p_holm`` is None.
 * **Power**: the smallest |rho| that can reach significance at alpha (two-sided) is
   ``tanh(z_(1-alpha/2) * sqrt(1.06 / (n - 3)))`` (Fisher z, Bonett-Wright variance at rho = 0); a true
   correlation of that size is detected only about half the time.
@@ -37,10 +49,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from statistics import NormalDist
 from typing import Any, Literal
 
 import numpy as np
-from scipy import stats as sps
 
 from ..maturity.bank import CATEGORY_IDS
 from ..maturity.scoring import AssessmentScore
@@ -75,8 +87,16 @@ LEVEL = 0.95
 ALPHA = 0.05
 QUANTILE_METHOD: Literal["linear"] = "linear"  # Hyndman & Fan definition 7
 Scores = Sequence[float] | np.ndarray
-PERMUTATION_MAX_N = 100
-"""Above this cohort size the permutation tests fall back to the asymptotic tests."""
+PERMUTATIONS = 9_999
+"""Default number of Monte Carlo permutations (relabellings) per test."""
+PERMUTATION_FULL_N = 2_000
+"""Up to this cohort size the requested number of permutations is used as is."""
+PERMUTATION_BUDGET = 20_000_000
+"""Above ``PERMUTATION_FULL_N``: permutations x n is kept within this many relabelled items ..."""
+MIN_PERMUTATIONS = 1_999
+"""... but never fewer permutations than this (unless fewer are requested)."""
+SCORE_DECIMALS = 12
+"""Scores equal to this many decimals are ties (float noise such as 1.5 vs 1.5000000000000002)."""
 NOT_STATED = "Not stated"
 TIE_TOLERANCE = 1e-9
 """Scores closer than this are equal (ties) when ranking an organisation."""
@@ -84,6 +104,8 @@ TIE_TOLERANCE = 1e-9
 _BIN_LOWS = tuple(i / 2 for i in range(10))
 _VARIABLES: tuple[Literal["employees_band", "revenue_band"], ...] = ("employees_band", "revenue_band")
 _SYMBOL = {"kendall_tau_b": "tau", "spearman": "rho"}
+_CHUNK_ITEMS = 1 << 18  # relabelled items per chunk (keeps the working set in cache)
+_CHUNK_BINS = 1 << 18  # contingency-table bins per chunk
 
 
 # --------------------------------------------------------------------------------------------------
@@ -107,11 +129,17 @@ def bin_index(score: float) -> int:
     return min(int(math.floor(rounded * 2 + 1e-9)), len(_BIN_LOWS) - 1)
 
 
-def composite_bins(values: Sequence[float]) -> list[Bin]:
-    """All ten 0.5-wide bins with their counts (zeros included, so charts keep their axis)."""
-    counts = [0] * len(_BIN_LOWS)
-    for v in values:
-        counts[bin_index(v)] += 1
+def composite_bins(values: Scores) -> list[Bin]:
+    """All ten 0.5-wide bins with their counts (zeros included, so charts keep their axis).
+
+    Same rule as :func:`bin_index`, vectorised.
+    """
+    x = np.asarray(values, dtype=float).reshape(-1)
+    bad = ~((x >= 0) & (x <= 5 + 1e-9))
+    if bad.any():
+        raise ValueError(f"score {x[bad][0]} outside 0-5")
+    index = np.minimum(np.floor(np.round(x, 2) * 2 + 1e-9).astype(np.intp), len(_BIN_LOWS) - 1)
+    counts = np.bincount(index, minlength=len(_BIN_LOWS)).tolist()
     return [
         Bin(low=low, high=5.0 if i == len(_BIN_LOWS) - 1 else low + 0.5, label=bin_label(i), count=counts[i])
         for i, low in enumerate(_BIN_LOWS)
@@ -132,7 +160,9 @@ def median_ci(values: Scores, level: float = LEVEL) -> tuple[float, float, int, 
     if n == 0:
         return None
     ks = np.arange(1, (n + 1) // 2 + 1)
-    covers = 1.0 - 2.0 * sps.binom.cdf(ks - 1, n, 0.5)
+    from scipy.special import bdtr  # binomial CDF; imported here to keep the CLI start-up light
+
+    covers = 1.0 - 2.0 * bdtr(ks - 1, n, 0.5)
     ok = np.nonzero(covers >= level - 1e-12)[0]
     best = (int(ks[ok[-1]]), float(covers[ok[-1]])) if len(ok) else None
     if best is None:
@@ -146,10 +176,13 @@ def bootstrap_means(values: Scores, resamples: int, rng: np.random.Generator) ->
 
     Drawing n items with replacement from the sample is the same as drawing multinomial counts over the
     distinct values with probabilities equal to their relative frequencies; cost is resamples x distinct.
+    Values equal to ``SCORE_DECIMALS`` decimals count as one distinct value (their mean), which moves a
+    resample mean by less than 1e-12 and avoids paying for float noise (1.5 vs 1.5000000000000002).
     """
-    x = np.asarray(values, dtype=float)
+    x = np.asarray(values, dtype=float).reshape(-1)
     n = len(x)
-    distinct, counts = np.unique(x, return_counts=True)
+    codes, counts = _tie_codes(x)
+    distinct = np.bincount(codes, weights=x) / counts  # values equal to SCORE_DECIMALS decimals: their mean
     if len(distinct) == 1:
         return np.full(resamples, distinct[0])
     p = counts / n
@@ -243,7 +276,7 @@ def bonett_wright_ci(
             return None
         var = 0.437 / (n - 4)
     z = math.atanh(max(-1 + 1e-12, min(1 - 1e-12, r)))
-    half = float(sps.norm.ppf(1 - (1 - level) / 2)) * math.sqrt(var)
+    half = NormalDist().inv_cdf(1 - (1 - level) / 2) * math.sqrt(var)
     return math.tanh(z - half), math.tanh(z + half)
 
 
@@ -251,7 +284,7 @@ def min_detectable_rho(n: int, alpha: float = ALPHA) -> float:
     """Smallest |rho| that can be significant at ``alpha`` (two-sided) with n pairs."""
     if n <= 3:
         raise ValueError("needs n > 3")
-    return math.tanh(float(sps.norm.ppf(1 - alpha / 2)) * math.sqrt(1.06 / (n - 3)))
+    return math.tanh(NormalDist().inv_cdf(1 - alpha / 2) * math.sqrt(1.06 / (n - 3)))
 
 
 def power_statement(n: int, alpha: float = ALPHA) -> PowerStatement:
@@ -267,47 +300,129 @@ def power_statement(n: int, alpha: float = ALPHA) -> PowerStatement:
     )
 
 
-def _ties_pairs(v: np.ndarray) -> float:
-    _, counts = np.unique(v, return_counts=True)
+def permutation_count(n: int, requested: int = PERMUTATIONS) -> int:
+    """Number of Monte Carlo permutations used for a cohort of ``n`` when ``requested`` are asked for.
+
+    ``requested`` up to ``PERMUTATION_FULL_N`` submissions; above that it is cut so that
+    permutations x n stays within ``PERMUTATION_BUDGET`` (rounded down to k * 1000 - 1), but never below
+    ``MIN_PERMUTATIONS`` (nor above ``requested``). The count used is reported in
+    ``Correlation.permutations``.
+    """
+    if requested <= 0:
+        return 0
+    if n <= PERMUTATION_FULL_N:
+        return requested
+    budget = (PERMUTATION_BUDGET // n // 1000) * 1000 - 1
+    return min(requested, max(MIN_PERMUTATIONS, budget))
+
+
+def _tie_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dense codes 0..D-1 in increasing order of value, and the count of each code.
+
+    Values equal to ``SCORE_DECIMALS`` decimals share a code (are tied): averaging the same levels in a
+    different order must not make two organisations' scores differ.
+    """
+    keys = np.round(values, SCORE_DECIMALS)
+    keys = np.where(np.isfinite(keys), keys, values)
+    _, codes, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    return codes.reshape(-1).astype(np.intp), counts
+
+
+def _doubled_midranks(counts: np.ndarray) -> np.ndarray:
+    """2 x (mid-rank - (n + 1)/2) of each code: integers, so sums of products stay exact in float64."""
+    before = np.cumsum(counts) - counts
+    return (2 * before + counts - counts.sum()).astype(float)
+
+
+def _tie_pairs(counts: np.ndarray) -> float:
     return float((counts * (counts - 1) // 2).sum())
 
 
-def _kendall_numerators(levels: np.ndarray, y: np.ndarray, perms: np.ndarray) -> np.ndarray:
-    """S = sum_{i<j} sign(x_i - x_j) sign(y_i - y_j) with x = levels[perm], for every perm.
+def _kendall_s(tables: np.ndarray) -> np.ndarray:
+    """Kendall numerator S = sum_{i<j} sign(x_i - x_j) sign(y_i - y_j) of contingency tables.
 
-    ``levels`` are dense ranks 0..G-1 of x (few distinct values: the bands). Each pair with
-    x_i < x_j contributes sign(y_j - y_i), so with the items in y order
-    S = sum_j (#{i: x_i < x_j, y_i < y_j} - #{i: x_i < x_j, y_i > y_j}),
-    which running counts per level give in O(n G) per permutation instead of O(n^2).
-    Returns an array of len(perms).
+    ``tables[..., g, d]`` counts the items with x level g and y code d (both in increasing order). An
+    item in cell (g, d) is concordant with the items of lower level and lower y code and discordant with
+    those of lower level and higher y code; each pair is counted once, from its higher-level member.
+    Cost O(G D) per table, whatever n. Exact for integer counts.
     """
-    n = len(y)
-    g = int(levels.max()) + 1
-    out = np.zeros(len(perms))
-    if g == 1:
-        return out
-    order = np.argsort(y, kind="stable")
-    ys = y[order]
-    new_block = np.r_[True, ys[1:] != ys[:-1]]
-    block_id = np.cumsum(new_block) - 1
-    starts = np.flatnonzero(new_block)
-    ends = np.r_[starts[1:], n]
-    start_k = starts[block_id]  # items before position k's tie block have smaller y
-    end_k = ends[block_id]  # items from end_k on have larger y
-    chunk = max(1, 2_000_000 // ((n + 1) * g))
-    for first in range(0, len(perms), chunk):
-        lab = levels[perms[first : first + chunk]][:, order]  # (c, n): labels in y order
-        c = len(lab)
-        # lower[:, l, k]: among the first k items (y order), how many have a level below l
-        lower = np.zeros((c, g, n + 1), dtype=np.int32)
-        for level in range(1, g):
-            lower[:, level, 1:] = lower[:, level - 1, 1:] + (lab == level - 1)
-        np.cumsum(lower, axis=2, out=lower)
-        rows = np.arange(c)[:, None]
-        smaller = lower[rows, lab, start_k[None, :]]
-        larger = lower[rows, lab, n] - lower[rows, lab, end_k[None, :]]
-        out[first : first + c] = (smaller - larger).sum(axis=1)
-    return out
+    total = np.zeros(tables.shape[:-2], dtype=tables.dtype)
+    lower = np.zeros_like(tables[..., 0, :])  # items of a lower level, per y code
+    for g in range(1, tables.shape[-2]):
+        lower += tables[..., g - 1, :]
+        below = np.cumsum(lower, axis=-1)  # lower level, y code <= d
+        # lower level and lower y: below - lower; lower level and higher y: lower.sum() - below
+        score = 2 * below - lower - below[..., -1:]
+        total += np.einsum("...d,...d->...", tables[..., g, :], score)
+    return total
+
+
+def _permutation_tests(
+    levels: Sequence[np.ndarray], codes: Sequence[np.ndarray], permutations: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Observed Kendall S and Spearman numerators and permutation counts b, each shaped (V, T).
+
+    ``levels[v]`` are the dense levels of x variable v, ``codes[t]`` the dense tie codes of target t.
+    One set of random relabellings (a uniformly random arrangement of the joint x levels over the
+    items) serves every variable, every target and both methods. Under a relabelling, the statistics of a
+    (variable, target) pair depend only on its contingency table, which one ``bincount`` per target
+    gives for all variables at once (joint level x y code); the tables per variable are sums over it.
+    Spearman's numerator is ``sum N[d, g] rx[g] ry[d]`` in doubled centred mid-ranks (integers), so both
+    statistics are exact and ``|stat| >= |observed|`` is decided without tolerance trouble.
+    """
+    n = len(codes[0])
+    joint = np.zeros(n, dtype=np.intp)
+    for lev in levels:
+        joint = joint * (int(lev.max()) + 1) + lev
+    _, first, zcode = np.unique(joint, return_index=True, return_inverse=True)
+    zcode = zcode.reshape(-1)
+    n_joint = len(first)
+    # per variable: joint codes grouped by level, so a table is a reduceat over the joint axis
+    groupings = []
+    for lev in levels:
+        level_of_joint = lev[first]
+        order = np.argsort(level_of_joint, kind="stable")
+        starts = np.searchsorted(level_of_joint[order], np.arange(int(lev.max()) + 1))
+        groupings.append((None if np.array_equal(order, np.arange(n_joint)) else order, starts))
+    rx = [_doubled_midranks(np.bincount(lev)) for lev in levels]
+    ry = [_doubled_midranks(np.bincount(code)) for code in codes]
+    dims = [int(code.max()) + 1 for code in codes]
+    width = n_joint * max(dims)  # bins per relabelling: joint level x y code (padded to the widest target)
+
+    def statistics(arrangement: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Kendall S and Spearman numerators (V, T, rows) of the rows of joint-level ``arrangement``."""
+        rows = len(arrangement)
+        scaled = np.multiply(arrangement, max(dims), dtype=np.intp)
+        offsets = (np.arange(rows, dtype=np.intp) * width)[:, None]
+        s_out = np.empty((len(levels), len(codes), rows))
+        r_out = np.empty((len(levels), len(codes), rows))
+        for t, code in enumerate(codes):
+            index = scaled + (code[None, :] + offsets)
+            joint_tables = np.bincount(index.ravel(), minlength=rows * width).reshape(rows, n_joint, -1)
+            joint_tables = joint_tables[:, :, : dims[t]]
+            for v, (order, starts) in enumerate(groupings):
+                grouped = joint_tables if order is None else joint_tables[:, order, :]
+                tables = np.add.reduceat(grouped, starts, axis=1)  # (rows, G, D), int64
+                s_out[v, t] = _kendall_s(tables)
+                r_out[v, t] = (tables @ ry[t]) @ rx[v]
+        return s_out, r_out
+
+    obs_s, obs_r = statistics(zcode[None, :])
+    obs_s, obs_r = obs_s[:, :, 0], obs_r[:, :, 0]
+    b_s = np.zeros(obs_s.shape, dtype=np.int64)
+    b_r = np.zeros(obs_r.shape, dtype=np.int64)
+    chunk = max(1, min(permutations, _CHUNK_ITEMS // n, _CHUNK_BINS // width))
+    block = np.tile(zcode.astype(np.int8 if n_joint <= 127 else np.int32), (chunk, 1))
+    # Statistics are integers (held exactly in float64): being at least as extreme is |stat| > |obs| - 1/2.
+    s_limit, r_limit = np.abs(obs_s)[:, :, None] - 0.5, np.abs(obs_r)[:, :, None] - 0.5
+    for start in range(0, permutations, chunk):
+        rows = block[: min(chunk, permutations - start)]
+        # Shuffling each row again gives a fresh uniform arrangement, independent of the previous one.
+        rng.permuted(rows, axis=1, out=rows)
+        perm_s, perm_r = statistics(rows)
+        b_s += (np.abs(perm_s) > s_limit).sum(axis=2)
+        b_r += (np.abs(perm_r) > r_limit).sum(axis=2)
+    return obs_s, obs_r, b_s, b_r
 
 
 def _reading(method: str, n: int, est: float | None, ci: tuple[float, float] | None, p: float | None) -> str:
@@ -316,10 +431,95 @@ def _reading(method: str, n: int, est: float | None, ci: tuple[float, float] | N
     sym = _SYMBOL[method]
     ci_text = f", 95% CI {ci[0]:.2f} to {ci[1]:.2f}" if ci is not None else ""
     detail = f"(n={n}; {sym}={est:.2f}{ci_text})"
-    if p is not None and p < ALPHA and est != 0:
+    if p is None:
+        return f"not tested for significance {detail}"
+    if p < ALPHA and est != 0:
         direction = "positive" if est > 0 else "negative"
         return f"evidence of a {direction} correlation {detail}"
     return f"no evidence of a correlation {detail}"
+
+
+def band_correlations(
+    bands: Mapping[Literal["employees_band", "revenue_band"], Scores],
+    targets: Mapping[str, Scores],
+    *,
+    permutations: int = PERMUTATIONS,
+    rng: np.random.Generator | None = None,
+) -> list[Correlation]:
+    """Kendall tau-b and Spearman rho of each band variable with each target, with permutation p-values.
+
+    ``bands`` maps each variable to its band ranks, ``targets`` maps 'composite' and category ids to
+    score vectors (all aligned). One set of ``permutation_count(n, permutations)`` random relabellings
+    is shared by all variables, targets and both methods. Holm per family (one variable, one method, the
+    categories). Deterministic for a given ``rng`` state.
+    """
+    if permutations < 0:
+        raise ValueError("permutations must be >= 0")
+    rng = rng or np.random.default_rng(0)
+    variables = list(bands)
+    names = list(targets)
+    xs = [np.asarray(bands[v], dtype=float) for v in variables]
+    ys = [np.asarray(targets[t], dtype=float) for t in names]
+    n = len(xs[0]) if xs else 0
+    if not xs or not ys or any(len(a) != n for a in (*xs, *ys)):
+        raise ValueError("band and target vectors must be non-empty and of the same length")
+    x_codes = [_tie_codes(x) for x in xs]
+    y_codes = [_tie_codes(y) for y in ys]
+    m = permutation_count(n, permutations)
+    obs_s, obs_r, b_s, b_r = _permutation_tests([c for c, _ in x_codes], [c for c, _ in y_codes], m, rng)
+    p_method = (
+        f"two-sided Monte Carlo permutation (m={m}) test: random relabellings of the band, "
+        "p = (b + 1)/(m + 1)"
+        if m > 0
+        else None
+    )
+    n0 = n * (n - 1) / 2
+    out: list[Correlation] = []
+    for v, variable in enumerate(variables):
+        x_counts = x_codes[v][1]
+        rx = _doubled_midranks(x_counts)
+        for method in ("kendall_tau_b", "spearman"):
+            est: list[float | None] = []
+            pvals: list[float | None] = []
+            for t in range(len(names)):
+                y_counts = y_codes[t][1]
+                if method == "kendall_tau_b":
+                    denom = math.sqrt(max(0.0, (n0 - _tie_pairs(x_counts)) * (n0 - _tie_pairs(y_counts))))
+                    obs, b = obs_s[v, t], b_s[v, t]
+                else:
+                    ry = _doubled_midranks(y_counts)
+                    denom = math.sqrt(float(x_counts @ rx**2) * float(y_counts @ ry**2))
+                    obs, b = obs_r[v, t], b_r[v, t]
+                if denom <= 0:
+                    est.append(None)
+                    pvals.append(None)
+                    continue
+                est.append(max(-1.0, min(1.0, float(obs) / denom)))
+                pvals.append((int(b) + 1) / (m + 1) if m > 0 else None)
+            family = [pvals[j] if names[j] != "composite" else None for j in range(len(names))]
+            adjusted = holm(family)
+            for j, target in enumerate(names):
+                e, p = est[j], pvals[j]
+                ci = bonett_wright_ci(e, n, method) if e is not None else None
+                p_read = p if target == "composite" else adjusted[j]
+                out.append(
+                    Correlation(
+                        variable=variable,
+                        target=target,
+                        method=method,
+                        n=n,
+                        estimate=e,
+                        ci=Interval(low=ci[0], high=ci[1], level=LEVEL, method="Bonett-Wright (Fisher z)")
+                        if ci is not None
+                        else None,
+                        p_value=p,
+                        p_holm=adjusted[j] if target != "composite" else None,
+                        permutations=m,
+                        reading=_reading(method, n, e, ci, p_read),
+                        p_method=p_method if e is not None else None,
+                    )
+                )
+    return out
 
 
 def rank_correlations(
@@ -327,104 +527,14 @@ def rank_correlations(
     x: Scores,
     targets: Mapping[str, Scores],
     *,
-    permutations: int = 9_999,
+    permutations: int = PERMUTATIONS,
     rng: np.random.Generator | None = None,
 ) -> list[Correlation]:
-    """Kendall tau-b and Spearman rho of ``x`` with each target; p-values, CIs and Holm per family.
+    """Kendall tau-b and Spearman rho of one band variable ``x`` with each target (see band_correlations).
 
     ``targets`` maps 'composite' and category ids to score vectors aligned with ``x``.
     """
-    rng = rng or np.random.default_rng(0)
-    xv = np.asarray(x, dtype=float)
-    n = len(xv)
-    names = list(targets)
-    ymat = np.column_stack([np.asarray(targets[t], dtype=float) for t in names])  # (n, T)
-    use_perm = permutations > 0 and n <= PERMUTATION_MAX_N
-    est: dict[str, list[float | None]] = {}
-    pvals: dict[str, list[float | None]] = {}
-    p_method: str
-    if use_perm:
-        perms = rng.permuted(np.tile(np.arange(n), (permutations, 1)), axis=1)
-        p_method = f"two-sided Monte Carlo permutation test, {permutations} permutations, p = (b + 1)/(m + 1)"
-        # Spearman: Pearson correlation of mid-ranks; denominators do not change under permutation.
-        rx = sps.rankdata(xv)
-        rx = rx - rx.mean()
-        ry = np.column_stack([sps.rankdata(ymat[:, j]) for j in range(ymat.shape[1])])
-        ry = ry - ry.mean(axis=0)
-        denom = np.sqrt((rx**2).sum() * (ry**2).sum(axis=0))
-        obs = rx @ ry
-        perm_stats = rx[perms] @ ry
-        est["spearman"], pvals["spearman"] = _perm_results(obs, perm_stats, denom)
-        # Kendall tau-b: numerator S by pair signs; the tie-corrected denominator is permutation-invariant.
-        levels = np.unique(xv, return_inverse=True)[1].astype(np.int64)
-        identity = np.arange(n)[None, :]
-        obs_k = np.array([_kendall_numerators(levels, ymat[:, j], identity)[0] for j in range(len(names))])
-        perm_k = np.column_stack([_kendall_numerators(levels, ymat[:, j], perms) for j in range(len(names))])
-        n0 = n * (n - 1) / 2
-        n1 = _ties_pairs(xv)
-        denom_k = np.array(
-            [math.sqrt(max(0.0, (n0 - n1) * (n0 - _ties_pairs(ymat[:, j])))) for j in range(len(names))]
-        )
-        est["kendall_tau_b"], pvals["kendall_tau_b"] = _perm_results(obs_k, perm_k, denom_k)
-    else:
-        p_method = "asymptotic test (normal approximation for tau-b, t approximation for rho)"
-        for method in ("kendall_tau_b", "spearman"):
-            est[method], pvals[method] = [], []
-            for j in range(len(names)):
-                y = ymat[:, j]
-                if np.ptp(xv) == 0 or np.ptp(y) == 0:
-                    est[method].append(None)
-                    pvals[method].append(None)
-                    continue
-                res: Any = sps.kendalltau(xv, y) if method == "kendall_tau_b" else sps.spearmanr(xv, y)
-                est[method].append(float(res.statistic))
-                pvals[method].append(float(res.pvalue))
-
-    out: list[Correlation] = []
-    for method in ("kendall_tau_b", "spearman"):
-        family = [pvals[method][j] if names[j] != "composite" else None for j in range(len(names))]
-        adjusted = holm(family)
-        for j, target in enumerate(names):
-            e = est[method][j]
-            p = pvals[method][j]
-            ci = bonett_wright_ci(e, n, method) if e is not None else None  # type: ignore[arg-type]
-            p_read = p if target == "composite" else adjusted[j]
-            out.append(
-                Correlation(
-                    variable=variable,
-                    target=target,
-                    method=method,  # type: ignore[arg-type]
-                    n=n,
-                    estimate=e,
-                    ci=Interval(low=ci[0], high=ci[1], level=LEVEL, method="Bonett-Wright (Fisher z)")
-                    if ci is not None
-                    else None,
-                    p_value=p,
-                    p_holm=adjusted[j] if target != "composite" else None,
-                    permutations=permutations if use_perm else 0,
-                    reading=_reading(method, n, e, ci, p_read),
-                    p_method=p_method if e is not None else None,
-                )
-            )
-    return out
-
-
-def _perm_results(
-    obs: np.ndarray, perm_stats: np.ndarray, denom: np.ndarray
-) -> tuple[list[float | None], list[float | None]]:
-    estimates: list[float | None] = []
-    pvalues: list[float | None] = []
-    m = perm_stats.shape[0]
-    for j in range(len(obs)):
-        if denom[j] <= 0:
-            estimates.append(None)
-            pvalues.append(None)
-            continue
-        estimates.append(float(obs[j] / denom[j]))
-        tol = 1e-9 * max(1.0, abs(float(obs[j])))
-        b = int((np.abs(perm_stats[:, j]) >= abs(float(obs[j])) - tol).sum())
-        pvalues.append((b + 1) / (m + 1))
-    return estimates, pvalues
+    return band_correlations({variable: x}, targets, permutations=permutations, rng=rng)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -507,7 +617,7 @@ def cohort_stats(
     cohort: str = "default",
     min_cell: int = MIN_CELL,
     bootstrap: int = 10_000,
-    permutations: int = 9_999,
+    permutations: int = PERMUTATIONS,
     seed: int = 0,
 ) -> CohortStats:
     """Statistics of a cohort of submissions, disclosure control applied.
@@ -547,13 +657,20 @@ def cohort_stats(
         name: summarize(values, bootstrap=bootstrap, rng=np.random.default_rng([seed, 1, k]))
         for k, (name, values) in enumerate(targets.items())
     }
-    correlations: list[Correlation] = []
-    for k, variable in enumerate(_VARIABLES):
-        bands = EMPLOYEE_BANDS if variable == "employees_band" else REVENUE_BANDS
-        x = [_band_rank(getattr(s.profile, variable), bands, variable) for s in subs]
-        correlations += rank_correlations(
-            variable, x, targets, permutations=permutations, rng=np.random.default_rng([seed, 2, k])
-        )
+    band_ranks = {
+        variable: [
+            _band_rank(
+                getattr(s.profile, variable),
+                EMPLOYEE_BANDS if variable == "employees_band" else REVENUE_BANDS,
+                variable,
+            )
+            for s in subs
+        ]
+        for variable in _VARIABLES
+    }
+    correlations = band_correlations(
+        band_ranks, targets, permutations=permutations, rng=np.random.default_rng([seed, 2])
+    )
     stats = base.model_copy(
         update={
             "composite": summaries["composite"],
