@@ -43,53 +43,38 @@ _TOL = 0.0045  # a category mean must lie within this of its two-decimal target 
 _EDGE = 0.005  # a respondent's composite keeps this distance from its bin edges
 
 
-class DemoRespondent(BaseModel):
+class _DemoAnswers(BaseModel):
+    """A synthetic, dated, complete answer set with the banded profile it is submitted under."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    submission_id: str
+    organisation: str
+    synthetic: bool = True
+    period: str
+    profile: OrgProfile
+    assessment_type: Literal["self", "third-party"]
+    assessed_on: date
+    bank_id: str
+    bank_version: str
+    answers: list[Answer]
+
+    def score(self, bank: QuestionBank) -> AssessmentScore:
+        return score(bank, self.answers)
+
+    def submission(self, bank: QuestionBank) -> Submission:
+        return _submission(self, bank)
+
+
+class DemoRespondent(_DemoAnswers):
     """One synthetic respondent of the demo cohort (never a real organisation)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    submission_id: str
-    organisation: str
-    synthetic: bool = True
-    period: str
-    profile: OrgProfile
-    assessment_type: Literal["self", "third-party"]
-    assessed_on: date
-    bank_id: str
-    bank_version: str
-    answers: list[Answer]
-
-    def score(self, bank: QuestionBank) -> AssessmentScore:
-        return score(bank, self.answers)
-
-    def submission(self, bank: QuestionBank) -> Submission:
-        return _submission(self, bank)
-
-
-class DemoAssessment(BaseModel):
+class DemoAssessment(_DemoAnswers):
     """One dated assessment of the fictional demo organisation "Acme Medical" (not a cohort member)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    organisation: str
-    submission_id: str
-    synthetic: bool = True
-    period: str
-    profile: OrgProfile
-    assessment_type: Literal["self", "third-party"]
-    assessed_on: date
-    bank_id: str
-    bank_version: str
-    answers: list[Answer]
-
-    def score(self, bank: QuestionBank) -> AssessmentScore:
-        return score(bank, self.answers)
-
-    def submission(self, bank: QuestionBank) -> Submission:
-        return _submission(self, bank)
-
-
-def _submission(item: DemoRespondent | DemoAssessment, bank: QuestionBank) -> Submission:
+def _submission(item: _DemoAnswers, bank: QuestionBank) -> Submission:
     s = score(bank, item.answers)
     if s.composite is None:
         raise ValueError("incomplete answer set")

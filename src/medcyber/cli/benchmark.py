@@ -8,10 +8,12 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from ..benchmark.models import CohortStats
 from ..services import assessments as assess_svc
 from ..services import benchmark as svc
+from ..store.models import Assessment, Organisation
 from .common import console, fail, print_json, session_scope
 
 app = typer.Typer(
@@ -19,6 +21,23 @@ app = typer.Typer(
 )
 
 CohortOpt = Annotated[str | None, typer.Option("--cohort", help="Cohort name (default: the default cohort).")]
+OrgOpt = Annotated[str, typer.Option("--org", help="Organisation name.")]
+ConsentOpt = Annotated[
+    bool, typer.Option("--consent", help="Explicit consent to share the scores (not answers).")
+]
+PeriodOpt = Annotated[str | None, typer.Option(help="Benchmark period, default the current year.")]
+
+
+def _latest_complete(session: Session, org: str) -> tuple[Organisation, Assessment]:
+    o = assess_svc.find_organisation(session, org)
+    latest = assess_svc.latest_complete(session, o)
+    if latest is None:
+        fail(f"{o.name} has no complete assessment to submit")
+    return o, latest
+
+
+def _period(period: str | None) -> str:
+    return period or str(dt.date.today().year)
 
 
 def _fmt(x: float | None) -> str:
@@ -142,25 +161,18 @@ def create_cohort_cmd(
 
 @app.command("submit")
 def submit_cmd(
-    org: Annotated[str, typer.Option("--org", help="Organisation name.")],
-    consent: Annotated[
-        bool, typer.Option("--consent", help="Explicit consent to share the scores (not answers).")
-    ] = False,
+    org: OrgOpt,
+    consent: ConsentOpt = False,
     cohort: CohortOpt = None,
-    period: Annotated[str | None, typer.Option(help="Benchmark period, default the current year.")] = None,
+    period: PeriodOpt = None,
 ) -> None:
     """Submit the organisation's latest complete assessment's scores to a cohort."""
     if not consent:
         fail("submitting shares your scores with the cohort: add --consent to confirm")
     with session_scope() as session:
-        o = assess_svc.find_organisation(session, org)
-        latest = assess_svc.latest_complete(session, o)
-        if latest is None:
-            fail(f"{o.name} has no complete assessment to submit")
+        o, latest = _latest_complete(session, org)
         c = svc.get_cohort(session, cohort)
-        row = svc.submit_assessment(
-            session, latest, c, period=period or str(dt.date.today().year), consent=True
-        )
+        row = svc.submit_assessment(session, latest, c, period=_period(period), consent=True)
         console.print(
             f"submitted {o.name}'s assessment of {latest.assessed_on} to {c.name} for period {row.period}"
         )
@@ -168,12 +180,10 @@ def submit_cmd(
 
 @app.command("export-submission")
 def export_submission_cmd(
-    org: Annotated[str, typer.Option("--org", help="Organisation name.")],
+    org: OrgOpt,
     out: Annotated[Path, typer.Option("--out", help="Submission file to send to the benchmark steward.")],
-    consent: Annotated[
-        bool, typer.Option("--consent", help="Explicit consent to share the scores (not answers).")
-    ] = False,
-    period: Annotated[str | None, typer.Option(help="Benchmark period, default the current year.")] = None,
+    consent: ConsentOpt = False,
+    period: PeriodOpt = None,
 ) -> None:
     """Write the latest complete assessment's scores and banded profile as a file for a steward's cohort."""
     import json
@@ -181,17 +191,14 @@ def export_submission_cmd(
     if not consent:
         fail("the file shares your scores with the benchmark steward: add --consent to confirm")
     with session_scope() as session:
-        o = assess_svc.find_organisation(session, org)
-        latest = assess_svc.latest_complete(session, o)
-        if latest is None:
-            fail(f"{o.name} has no complete assessment to submit")
-        doc = svc.export_submission(latest, period=period or str(dt.date.today().year), consent=True)
+        _org, latest = _latest_complete(session, org)
+        doc = svc.export_submission(latest, period=_period(period), consent=True)
+        anonymous_id = latest.organisation.benchmark_id
     out.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     console.print(
-        f"wrote {out}: scores and banded profile only, under the anonymous id "
-        f"{doc['submission']['submission_id']}",
+        f"wrote {out}: scores and banded profile only, under the anonymous id {anonymous_id}",
         highlight=False,
-    )  # type: ignore[index]
+    )
 
 
 @app.command("import-submissions")
@@ -238,7 +245,7 @@ REPORT_FORMATS = ("html", "pdf", "json", "docx", "xlsx")
 
 @app.command("report")
 def report_cmd(
-    org: Annotated[str, typer.Option("--org", help="Organisation name.")],
+    org: OrgOpt,
     out: Annotated[Path, typer.Option("--out", help="Output file.")],
     fmt: Annotated[
         str, typer.Option("--format", help="html, pdf, json, docx, or xlsx (the action plan).")

@@ -151,6 +151,15 @@ def score_of(assessment: Assessment) -> AssessmentScore:
     return score(bank_of(assessment), answers_of(assessment))
 
 
+def _copy_answer(answer: Answer, row: AnswerRow) -> AnswerRow:
+    row.level = answer.level
+    row.not_applicable = answer.not_applicable
+    row.na_reason = answer.na_reason
+    row.evidence = answer.evidence
+    row.note = answer.note
+    return row
+
+
 def save_answer(session: Session, assessment: Assessment, answer: Answer) -> None:
     """Insert or replace one answer (validated against the assessment's own bank)."""
     validate_answers(bank_of(assessment), [answer])
@@ -158,11 +167,7 @@ def save_answer(session: Session, assessment: Assessment, answer: Answer) -> Non
     if row is None:
         row = AnswerRow(question_id=answer.question_id)
         assessment.answers.append(row)
-    row.level = answer.level
-    row.not_applicable = answer.not_applicable
-    row.na_reason = answer.na_reason
-    row.evidence = answer.evidence
-    row.note = answer.note
+    _copy_answer(answer, row)
     assessment.updated_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     session.flush()
 
@@ -214,16 +219,7 @@ def record_assessment(
         source=source,
     )
     for a in answers:
-        assessment.answers.append(
-            AnswerRow(
-                question_id=a.question_id,
-                level=a.level,
-                not_applicable=a.not_applicable,
-                na_reason=a.na_reason,
-                evidence=a.evidence,
-                note=a.note,
-            )
-        )
+        assessment.answers.append(_copy_answer(a, AnswerRow(question_id=a.question_id)))
     try:
         validate_answers(bank, answers, require_complete=True)
         assessment.status = "complete"
