@@ -10,6 +10,7 @@ from .. import __version__
 from .assess import app as assess_app
 from .benchmark import app as benchmark_app
 from .common import console, open_store, state, user_errors
+from .lifecycle import app as lifecycle_app
 from .org import app as org_app
 
 app = typer.Typer(
@@ -31,6 +32,7 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(org_app, name="org")
 app.add_typer(assess_app, name="assess")
 app.add_typer(benchmark_app, name="benchmark")
+app.add_typer(lifecycle_app, name="lifecycle")
 
 
 def _version(value: bool) -> None:
