@@ -17,6 +17,7 @@ import numpy as np
 import orjson
 from lxml import etree
 
+from . import textproto
 from .model import Encoding, SbomError, SbomFormat
 
 CDX_XML_NS = re.compile(r"^http://cyclonedx\.org/schema/bom/(1\.[0-9])$")
@@ -47,7 +48,7 @@ class Detected:
     format: SbomFormat
     encoding: Encoding
     spec_version: str
-    content: Any  # dict for JSON, lxml root element for XML, str for tag-value
+    content: Any  # dict for JSON, lxml root element for XML, str for tag-value, TextprotoBom for textproto
     problem: str | None = None  # recognisably meant as this format but unusable (reported as invalid)
 
 
@@ -160,11 +161,8 @@ def detect(data: bytes, source: str, *, max_depth: int) -> Detected:
     match = re.search(r"^\s*SPDXVersion:\s*SPDX-(\d+\.\d+)\s*$", text, re.MULTILINE)
     if match:
         return Detected("spdx", "tag-value", match.group(1), text)
-    if re.search(r"^\s*(spec_version|# proto-message: Bom)", text, re.MULTILINE) and "components" in text:
-        raise SbomError(
-            source,
-            "CycloneDX protobuf text format (textproto) is not supported; use the JSON or XML encoding",
-        )
+    if textproto.looks_like_textproto(text):
+        return _detect_textproto(text, source, max_depth)
     first = text.strip().splitlines()[0][:60] if text.strip() else ""
     raise _not_sbom(source, f"no CycloneDX or SPDX content recognised (starts with {first!r})")
 
@@ -201,6 +199,27 @@ def _detect_json(doc: Any, source: str) -> Detected:
     raise _not_sbom(
         source, f"a JSON object without bomFormat, spdxVersion or an SPDX 3 @context (keys: {keys})"
     )
+
+
+_CDX_JSON_SCHEMA_VERSIONS = ("1.2", "1.3", "1.4", "1.5", "1.6", "1.7")
+
+
+def _detect_textproto(text: str, source: str, max_depth: int) -> Detected:
+    """CycloneDX protobuf text format (``# proto-message: Bom`` header or a ``spec_version`` field)."""
+    try:
+        bom = textproto.parse_bom(text, max_depth=max_depth)
+    except textproto.TextFormatError as exc:
+        raise SbomError(source, f"not well-formed protobuf text format (textproto): {exc}") from None
+    version = bom.spec_version
+    if version is None:
+        problem = "the textproto Bom has no spec_version (and no '# proto-file: schema/bom-1.x.proto' header)"
+        return Detected("cyclonedx", "protobuf-text", "", bom, problem)
+    if version not in _CDX_JSON_SCHEMA_VERSIONS:
+        problem = (
+            f"CycloneDX spec_version {version!r} has no protobuf schema that can be checked (1.2-1.7 can)"
+        )
+        return Detected("cyclonedx", "protobuf-text", version, bom, problem)
+    return Detected("cyclonedx", "protobuf-text", version, bom)
 
 
 def _detect_xml(root: etree._Element, source: str) -> Detected:

@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Literal
 
 SbomFormat = Literal["cyclonedx", "spdx"]
-Encoding = Literal["json", "xml", "tag-value", "json-ld"]
+Encoding = Literal["json", "xml", "tag-value", "json-ld", "protobuf-text"]
 
 
 class ComponentType(StrEnum):

@@ -11,7 +11,8 @@ Contract of :func:`read_sbom`
   - ``valid`` -- the document conforms to its official schema *and* to the semantic rules the schema
     cannot express (unique refs, dependency graph naming known components, ...). Every problem is an
     :class:`Issue` in ``errors`` with its location (JSON pointer; element path and line for XML; line for
-    tag-value).
+    tag-value; for CycloneDX protobuf text format a JSON pointer into the document mapped to the JSON
+    shape, prefixed ``(textproto mapped)``).
   - ``sbom`` -- filled whenever the document was recognised, **also when it is invalid**, so a report can
     still describe it. Callers that store SBOMs must refuse ``valid=False`` unless the user asked for a
     lenient import. (``sbom`` is None only when the document was recognised but is unusable, e.g. a
@@ -33,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import cyclonedx, spdx
+from . import cyclonedx, spdx, textproto
 from . import validate as checks
 from .detect import Detected, detect
 from .model import Issue, ReadResult, Sbom, SbomError
@@ -119,6 +120,8 @@ def _read(det: Detected, label: str, *, lenient: bool, validate: bool, limits: L
         return result
     errors: list[Issue] = []
     sbom: Sbom
+    if det.format == "cyclonedx" and det.encoding == "protobuf-text":
+        return _read_textproto(det, result, lenient=lenient, validate=validate, limits=limits)
     if det.format == "cyclonedx":
         if det.encoding == "json":
             doc: dict[str, Any] = det.content
@@ -167,6 +170,76 @@ def _read(det: Detected, label: str, *, lenient: bool, validate: bool, limits: L
     _check_count(len(sbom.components), label, limits)
     result.sbom = sbom
     result.errors = errors
+    result.valid = not errors
+    result.dropped = dropped
+    return result
+
+
+TEXTPROTO_PREFIX = "(textproto mapped) "
+
+
+def _read_textproto(
+    det: Detected, result: ReadResult, *, lenient: bool, validate: bool, limits: Limits
+) -> ReadResult:
+    """A text-format Bom: mapped to the CycloneDX JSON shape, then checked and normalised like JSON.
+
+    Issue paths are JSON pointers into the mapped document, prefixed ``(textproto mapped)``.
+    """
+    bom: textproto.TextprotoBom = det.content
+    version = det.spec_version
+    doc, notes = textproto.to_cyclonedx_json(bom.message, version)
+    warnings = [Issue(TEXTPROTO_PREFIX + (path or "/"), text, severity="warning") for path, text in notes]
+    if bom.version_from_header:
+        doc["specVersion"] = version
+        warnings.append(
+            Issue(
+                TEXTPROTO_PREFIX + "/specVersion",
+                f"the Bom has no spec_version; {version} is taken from the header '# proto-file: "
+                f"{bom.proto_file}'",
+                severity="warning",
+            )
+        )
+    header_version = textproto.proto_file_version(bom.proto_file)
+    if header_version and header_version != version:
+        warnings.append(
+            Issue(
+                TEXTPROTO_PREFIX + "/specVersion",
+                f"spec_version is {version} but the header names '{bom.proto_file}'; read and checked as "
+                f"CycloneDX {version}",
+                severity="warning",
+            )
+        )
+    _check_count(_count_cdx_json(doc), result.source, limits)
+    errors: list[Issue] = []
+    if validate:
+        validator = checks.cyclonedx_json_validator(version)
+        schema_errors = checks.json_schema_issues(validator, doc)
+        unsigned = textproto.signature_only(
+            doc,
+            [e.path for e in schema_errors],
+            lambda trial: {e.path for e in checks.json_schema_issues(validator, trial)},
+        )
+        for issue in schema_errors:
+            if issue.path in unsigned:
+                warnings.append(
+                    Issue(
+                        TEXTPROTO_PREFIX + issue.path,
+                        "no JSF signature: signatures have no protobuf encoding, so the schema's "
+                        "signature requirement is not applied to a textproto BOM",
+                        severity="warning",
+                    )
+                )
+            else:
+                errors.append(Issue(TEXTPROTO_PREFIX + issue.path, issue.message))
+        errors.extend(
+            Issue(TEXTPROTO_PREFIX + i.path, i.message)
+            for i in checks.cyclonedx_semantic_issues(doc, version)
+        )
+    sbom, dropped = cyclonedx.normalise(doc, version, "protobuf-text", lenient=lenient)
+    _check_count(len(sbom.components), result.source, limits)
+    result.sbom = sbom
+    result.errors = errors
+    result.warnings = warnings
     result.valid = not errors
     result.dropped = dropped
     return result
