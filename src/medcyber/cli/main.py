@@ -7,11 +7,14 @@ from typing import Annotated
 import typer
 
 from .. import __version__
+from . import sbom_store  # noqa: F401  (registers import/list/export/diff on the sbom app)
 from .assess import app as assess_app
 from .benchmark import app as benchmark_app
 from .common import console, open_store, state, user_errors
 from .lifecycle import app as lifecycle_app
 from .org import app as org_app
+from .product import app as product_app
+from .sbom import app as sbom_app
 
 app = typer.Typer(
     name="medcyber",
@@ -32,6 +35,8 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(org_app, name="org")
 app.add_typer(assess_app, name="assess")
 app.add_typer(benchmark_app, name="benchmark")
+app.add_typer(product_app, name="product")
+app.add_typer(sbom_app, name="sbom")
 app.add_typer(lifecycle_app, name="lifecycle")
 
 

@@ -11,7 +11,9 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -133,3 +135,135 @@ class SubmissionRow(Base):
     submitted_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now, server_default=func.now())
 
     cohort: Mapped[Cohort] = relationship(back_populates="submissions")
+
+
+# --- products, versions and SBOMs ------------------------------------------------------------------
+
+
+class Product(Base):
+    """A device model of an organisation (what an SBOM describes, version by version)."""
+
+    __tablename__ = "products"
+    __table_args__ = (UniqueConstraint("organisation_id", "name", name="uq_product_org_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    device_class: Mapped[str | None] = mapped_column(String(20), doc="regulatory class, e.g. II")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now, server_default=func.now())
+
+    organisation: Mapped[Organisation] = relationship()
+    versions: Mapped[list[ProductVersion]] = relationship(
+        back_populates="product",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="ProductVersion.id",
+    )
+
+
+class ProductVersion(Base):
+    """A released (or planned) version of a product."""
+
+    __tablename__ = "product_versions"
+    __table_args__ = (UniqueConstraint("product_id", "version", name="uq_product_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), index=True)
+    version: Mapped[str] = mapped_column(String(100))
+    released_on: Mapped[dt.date | None] = mapped_column(Date)
+    end_of_support: Mapped[dt.date | None] = mapped_column(
+        Date, doc="when the manufacturer stops supporting this device version, if decided"
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now, server_default=func.now())
+
+    product: Mapped[Product] = relationship(back_populates="versions")
+    sboms: Mapped[list[SbomRecord]] = relationship(
+        back_populates="product_version",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="SbomRecord.id",
+    )
+
+
+class SbomRecord(Base):
+    """One imported SBOM document: its identity, the original bytes (gzip) and what reading it gave."""
+
+    __tablename__ = "sboms"
+    __table_args__ = (UniqueConstraint("version_id", "sha256", name="uq_sbom_version_sha256"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("product_versions.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default="software", doc="software, firmware or hardware")
+    format: Mapped[str] = mapped_column(String(20))
+    spec_version: Mapped[str] = mapped_column(String(20))
+    encoding: Mapped[str] = mapped_column(String(20))
+    serial: Mapped[str | None] = mapped_column(Text, doc="CycloneDX serialNumber or SPDX documentNamespace")
+    bom_version: Mapped[int | None] = mapped_column(Integer)
+    document_name: Mapped[str | None] = mapped_column(Text)
+    document_timestamp: Mapped[str | None] = mapped_column(String(40), doc="ISO 8601, as read")
+    authors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    tools: Mapped[list[str]] = mapped_column(JSON, default=list)
+    supplier: Mapped[str | None] = mapped_column(Text)
+    lifecycles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    primary_ref: Mapped[str | None] = mapped_column(Text)
+    file_name: Mapped[str | None] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64), index=True, doc="of the original bytes")
+    size: Mapped[int] = mapped_column(Integer, doc="original size in bytes")
+    content_gz: Mapped[bytes] = mapped_column(LargeBinary, doc="the original bytes, gzip-compressed")
+    valid: Mapped[bool] = mapped_column(Boolean)
+    errors: Mapped[list[str]] = mapped_column(JSON, default=list, doc="schema errors (lenient imports)")
+    dropped: Mapped[list[str]] = mapped_column(JSON, default=list, doc="what a lenient import left out")
+    component_count: Mapped[int] = mapped_column(Integer, default=0)
+    imported_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now, server_default=func.now())
+
+    product_version: Mapped[ProductVersion] = relationship(back_populates="sboms")
+
+
+class SbomComponentRow(Base):
+    """One component of a stored SBOM (the primary component too, flagged), with its declared support."""
+
+    __tablename__ = "sbom_components"
+    __table_args__ = (
+        Index("ix_sbom_components_purl", "purl"),
+        Index("ix_sbom_components_name_version", "name", "version"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sbom_id: Mapped[int] = mapped_column(ForeignKey("sboms.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, doc="order in the document")
+    is_primary: Mapped[bool] = mapped_column(Boolean, default=False)
+    ref: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    version: Mapped[str | None] = mapped_column(Text)
+    type: Mapped[str] = mapped_column(String(40))
+    group: Mapped[str | None] = mapped_column(Text)
+    supplier: Mapped[str | None] = mapped_column(Text)
+    manufacturer: Mapped[str | None] = mapped_column(Text)
+    purl: Mapped[str | None] = mapped_column(Text)
+    cpes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    hashes: Mapped[list[list[str]]] = mapped_column(JSON, default=list, doc="[[alg, value], ...]")
+    licenses: Mapped[list[str]] = mapped_column(JSON, default=list)
+    description: Mapped[str | None] = mapped_column(Text)
+    properties: Mapped[list[list[str]]] = mapped_column(JSON, default=list, doc="[[name, value], ...]")
+    scope: Mapped[str | None] = mapped_column(String(40))
+    parent_ref: Mapped[str | None] = mapped_column(Text)
+    level_text: Mapped[str | None] = mapped_column(Text, doc="declared level of support, verbatim")
+    level: Mapped[str | None] = mapped_column(String(40), doc="interpreted SupportLevel")
+    eos_text: Mapped[str | None] = mapped_column(Text, doc="declared end-of-support, verbatim")
+    eos: Mapped[dt.date | None] = mapped_column(Date)
+    eos_rule: Mapped[str | None] = mapped_column(String(60))
+    support_source: Mapped[str | None] = mapped_column(Text)
+
+
+class SbomDependencyRow(Base):
+    """One edge of a stored SBOM's dependency graph (``depends_on`` NULL: the ref is listed with none)."""
+
+    __tablename__ = "sbom_dependencies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sbom_id: Mapped[int] = mapped_column(ForeignKey("sboms.id", ondelete="CASCADE"), index=True)
+    ref: Mapped[str] = mapped_column(Text)
+    depends_on: Mapped[str | None] = mapped_column(Text)
