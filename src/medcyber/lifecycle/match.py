@@ -28,6 +28,7 @@ from urllib.parse import unquote
 
 import yaml
 
+from ..sbom.purl import Purl, parse_purl
 from .catalog import DATA_DIR, Catalog, Product, Release
 
 MatchRule = Literal["purl", "cpe", "name"]
@@ -128,57 +129,6 @@ STOP_NAMES = frozenset(
 MIN_NAME_LENGTH = 4
 
 _WILDCARDS = frozenset({"", "*", "-", "?", "na", "ana"})
-
-
-# ---- purl -----------------------------------------------------------------------------------------------
-@dataclass(slots=True, frozen=True)
-class Purl:
-    type: str
-    namespace: str
-    name: str
-    version: str | None = None
-
-    @property
-    def key(self) -> tuple[str, str, str]:
-        return (self.type, self.namespace, self.name)
-
-
-def _norm_purl(ptype: str, namespace: str, name: str) -> tuple[str, str, str]:
-    ptype = ptype.lower()
-    namespace = namespace.lower()
-    name = name.lower()
-    if ptype == "pypi":
-        name = re.sub(r"[-_.]+", "-", name)
-    elif ptype == "docker" and not namespace:
-        namespace = "library"
-    elif ptype == "npm" and namespace and not namespace.startswith("@"):
-        namespace = "@" + namespace
-    return ptype, namespace, name
-
-
-def parse_purl(text: str | None) -> Purl | None:
-    """A package URL split into normalised type, namespace, name (and the version); None if not a purl."""
-    if not text or not text.startswith("pkg:"):
-        return None
-    rest = text[4:].lstrip("/")
-    rest = rest.split("#", 1)[0].split("?", 1)[0]
-    if "/" not in rest:
-        return None
-    ptype, path = rest.split("/", 1)
-    segments = [s for s in path.strip("/").split("/") if s]
-    if not ptype or not segments:
-        return None
-    last = segments[-1]
-    version = None
-    if "@" in last:
-        last, version = last.rsplit("@", 1)
-        version = unquote(version) or None
-    name = unquote(last)
-    namespace = "/".join(unquote(s) for s in segments[:-1])
-    if not name:
-        return None
-    t, ns, n = _norm_purl(ptype, namespace, name)
-    return Purl(t, ns, n, version)
 
 
 # ---- CPE ------------------------------------------------------------------------------------------------

@@ -14,12 +14,12 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Literal
-from urllib.parse import unquote
 
 from packaging.version import InvalidVersion, Version
 from pydantic import BaseModel, Field
 
 from .model import Component, Sbom, SupportLevel
+from .purl import parse_purl
 
 if TYPE_CHECKING:
     from ..lifecycle.analysis import ComponentLifecycle, LifecycleReport
@@ -89,29 +89,18 @@ class SbomDiff(BaseModel):
 
 
 def purl_key(purl: str | None) -> str | None:
-    """'pkg:maven/org.x/y@1.2?type=jar' -> 'pkg:maven/org.x/y' (lower-case); None when not a purl."""
-    if not purl or not purl.startswith("pkg:"):
+    """'pkg:maven/org.x/y@1.2?type=jar' -> 'pkg:maven/org.x/y' (normalised); None when not a purl.
+
+    A Maven ``classifier`` stays in the key: it names a different artefact of the same package.
+    """
+    parsed = parse_purl(purl)
+    if parsed is None:
         return None
-    rest = purl[4:].lstrip("/").split("#", 1)[0]
-    rest, _, query = rest.partition("?")
-    if "/" not in rest:
-        return None
-    ptype, path = rest.split("/", 1)
-    segments = [s for s in path.strip("/").split("/") if s]
-    if not ptype or not segments:
-        return None
-    segments[-1] = segments[-1].rsplit("@", 1)[0] if "@" in segments[-1] else segments[-1]
-    if not segments[-1]:
-        return None
-    name = "/".join(unquote(s) for s in segments).lower()
-    ptype = ptype.lower()
-    if ptype == "pypi":
-        name = re.sub(r"[-_.]+", "-", name)
-    key = f"pkg:{ptype}/{name}"
-    for part in query.split("&"):
-        k, _, v = part.partition("=")
-        if k.lower() == "classifier" and v:
-            key += f"?classifier={unquote(v).lower()}"
+    path = f"{parsed.namespace}/{parsed.name}" if parsed.namespace else parsed.name
+    key = f"pkg:{parsed.type}/{path}"
+    classifier = parsed.qualifiers.get("classifier")
+    if classifier:
+        key += f"?classifier={classifier.lower()}"
     return key
 
 
