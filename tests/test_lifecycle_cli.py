@@ -145,3 +145,13 @@ def test_update_download_fails_cleanly_offline(tmp_path: Path) -> None:
 def test_update_from_a_directory_without_products(tmp_path: Path) -> None:
     res = runner.invoke(app, ["update", "--from", str(tmp_path), "-o", str(tmp_path / "x.json")])
     assert res.exit_code == 1 and "no endoflife.date product files" in res.stderr
+
+
+def test_invalid_sbom_refused_unless_lenient(shared_data: Path) -> None:
+    """A schema-invalid SBOM is not analysed silently: refused, or analysed with --lenient."""
+    bad = shared_data / "sbom" / "cyclonedx-spec-tests" / "1.6" / "invalid-component-type-1.6.json"
+    res = runner.invoke(app, ["check", str(bad), "--json"])
+    assert res.exit_code == 1 and "not a valid SBOM" in res.stderr
+    res = runner.invoke(app, ["check", str(bad), "--json", "--lenient"])
+    assert res.exit_code == 0, res.output
+    assert "components" in json.loads(res.stdout)

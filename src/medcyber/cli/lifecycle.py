@@ -17,6 +17,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from .common import user_errors
+
 if TYPE_CHECKING:
     from ..lifecycle.analysis import ComponentLifecycle, LifecycleReport
 
@@ -140,7 +142,9 @@ def _print_table(report: LifecycleReport, file: str) -> None:
 
 @app.command("check")
 def check(
-    sbom: Annotated[Path, typer.Argument(help="SBOM file (CycloneDX or SPDX, JSON/XML/tag-value).")],
+    sbom: Annotated[
+        str, typer.Argument(help="SBOM file (CycloneDX or SPDX) or PRODUCT@VERSION from the store.")
+    ],
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="Date to assess support on (YYYY-MM-DD; default today).")
     ] = None,
@@ -154,44 +158,35 @@ def check(
     lenient: Annotated[
         bool, typer.Option("--lenient", help="Analyse what can be read of a schema-invalid SBOM.")
     ] = False,
+    org: Annotated[
+        str | None, typer.Option("--org", help="Organisation owning PRODUCT (default: the only one).")
+    ] = None,
 ) -> None:
     """Map each component to an endoflife.date product and cycle, and report what is past end of support."""
     day = _parse_date(as_of)
     if chart is not None and chart.suffix.lower() not in (".svg", ".html", ".htm"):
         raise typer.BadParameter("the chart is written as .svg or .html", param_hint="--chart")
-    if not sbom.is_file():
-        _fail(f"{sbom}: no such file")
     from ..lifecycle.analysis import analyse
     from ..lifecycle.catalog import CatalogError
-    from ..sbom.model import SbomError
-    from ..sbom.reader import read_sbom
+    from .sbom_source import load_sbom_ref
 
+    with user_errors():
+        loaded, label = load_sbom_ref(sbom, lenient=lenient, org=org)
     try:
-        result = read_sbom(sbom, lenient=lenient)
-    except SbomError as exc:
-        _fail(str(exc))
-    except OSError as exc:
-        _fail(f"{sbom}: {exc.strerror or exc}")
-    if result.sbom is None:
-        problems = "; ".join(str(e) for e in result.errors[:5]) or "not readable"
-        hint = "" if lenient else " (--lenient analyses what can be read)"
-        _fail(f"{sbom}: invalid SBOM: {problems}{hint}")
-    assert result.sbom is not None
-    try:
-        report = analyse(result.sbom, as_of=day)
+        report = analyse(loaded, as_of=day)
     except CatalogError as exc:
         _fail(str(exc))
     if chart is not None:
         from ..lifecycle.chart import write_timeline
 
         try:
-            write_timeline(report, chart, title=f"Support timeline of {sbom.name} (as of {day})")
+            write_timeline(report, chart, title=f"Support timeline of {Path(label).name} (as of {day})")
         except OSError as exc:
             _fail(f"cannot write {chart}: {exc.strerror or exc}")
     if json_out:
-        sys.stdout.write(json.dumps(report_json(report, str(sbom)), indent=2, default=str) + "\n")
+        sys.stdout.write(json.dumps(report_json(report, label), indent=2, default=str) + "\n")
     else:
-        _print_table(report, str(sbom))
+        _print_table(report, label)
         if chart is not None:
             console.print(f"timeline written to {escape(str(chart))}")
     if fail_on_eos and report.legacy:

@@ -19,6 +19,7 @@ from ..services import products as svc
 from .common import console, err_console, fail, print_json, session_scope, user_errors
 from .product import parse_date
 from .sbom import app
+from .sbom_source import load_sbom_ref
 
 if TYPE_CHECKING:
     from ..lifecycle.analysis import LifecycleReport
@@ -225,29 +226,6 @@ def sbom_export(
     )
 
 
-def _load_side(ref: str, *, lenient: bool, org: str | None) -> tuple[Sbom, str]:
-    """A diff side: an SBOM file, or PRODUCT@VERSION from the store."""
-    path = Path(ref)
-    if path.is_file():
-        from ..sbom.reader import read_sbom
-
-        result = read_sbom(path, name=str(path), lenient=lenient)
-        if not result.valid and not lenient:
-            problems = "".join(f"\n  {e}" for e in result.errors[:20])
-            fail(
-                f"{path}: not a valid SBOM ({len(result.errors)} problem(s)); "
-                f"use --lenient to compare anyway{problems}"
-            )
-        if result.sbom is None:
-            fail(f"{path}: could not be read as an SBOM")
-        return result.sbom, str(path)
-    if "@" in ref:
-        product, _, version = ref.rpartition("@")
-        with session_scope() as session:
-            return svc.version_sbom(session, product, version, organisation=org), f"{product}@{version}"
-    fail(f"{ref}: neither a file nor PRODUCT@VERSION")
-
-
 @app.command("diff")
 def sbom_diff(
     old: Annotated[str, typer.Argument(help="Older SBOM: a file or PRODUCT@VERSION in the store.")],
@@ -268,8 +246,8 @@ def sbom_diff(
 
     on = parse_date(as_of, "--as-of") or dt.date.today()
     with user_errors():
-        old_sbom, old_label = _load_side(old, lenient=lenient, org=org)
-        new_sbom, new_label = _load_side(new, lenient=lenient, org=org)
+        old_sbom, old_label = load_sbom_ref(old, lenient=lenient, org=org)
+        new_sbom, new_label = load_sbom_ref(new, lenient=lenient, org=org)
         old_lc = None if no_lifecycle else _lifecycle(old_sbom, on)
         new_lc = None if no_lifecycle else _lifecycle(new_sbom, on)
         result = diff(old_sbom, new_sbom, old_lifecycle=old_lc, new_lifecycle=new_lc)
