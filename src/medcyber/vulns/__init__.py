@@ -1,0 +1,1 @@
+"""Vulnerability intelligence: advisories (OSV, NVD), KEV, EPSS, version ordering and matching."""
