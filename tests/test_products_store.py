@@ -50,7 +50,7 @@ def count(session, model) -> int:  # type: ignore[no-untyped-def]
 def test_migration_0002_upgrades_and_downgrades(store_url: str) -> None:
     s = Store(store_url)
     s.upgrade()
-    assert s.current_revision() == "0002" == s.head_revision()
+    assert s.current_revision() == s.head_revision()
     insp = inspect(s.engine)
     assert set(insp.get_table_names()) >= SBOM_TABLES
     indexes = {ix["name"] for ix in insp.get_indexes("sbom_components")}

@@ -267,3 +267,147 @@ class SbomDependencyRow(Base):
     sbom_id: Mapped[int] = mapped_column(ForeignKey("sboms.id", ondelete="CASCADE"), index=True)
     ref: Mapped[str] = mapped_column(Text)
     depends_on: Mapped[str | None] = mapped_column(Text)
+
+
+# --- vulnerability intelligence (OSV, NVD, KEV, EPSS) -------------------------------------------------
+
+
+class AdvisoryRow(Base):
+    """One advisory (OSV record or NVD CVE): its normalised form as compact JSON, and where it came from.
+
+    An id is unique per source, so an OSV record and the NVD's record of the same CVE id can coexist.
+    """
+
+    __tablename__ = "advisories"
+    __table_args__ = (
+        UniqueConstraint("source", "id", name="uq_advisory_source_id"),
+        Index("ix_advisories_id", "id"),
+        Index("ix_advisories_modified", "modified"),
+    )
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(10), doc="osv or nvd")
+    modified: Mapped[dt.datetime] = mapped_column(DateTime, doc="UTC, as published")
+    published: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    withdrawn: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    summary: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[str | None] = mapped_column(Text)
+    record: Mapped[str] = mapped_column(Text, doc="the normalised Advisory, compact JSON (sources/codec.py)")
+    sha256: Mapped[str] = mapped_column(String(64), doc="of ``record``")
+    location: Mapped[str] = mapped_column(Text, doc="file, archive member or URL it was read from")
+    retrieved_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    import_id: Mapped[int | None] = mapped_column(
+        ForeignKey("vuln_imports.id", ondelete="SET NULL"), doc="the import that wrote this version"
+    )
+
+
+class AdvisoryAliasRow(Base):
+    __tablename__ = "advisory_aliases"
+    __table_args__ = (Index("ix_advisory_aliases_alias", "alias"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    advisory_pk: Mapped[int] = mapped_column(ForeignKey("advisories.pk", ondelete="CASCADE"), index=True)
+    alias: Mapped[str] = mapped_column(String(200))
+
+
+class AdvisoryPackageRow(Base):
+    """A package an OSV advisory names: ecosystem base name (``Debian`` for ``Debian:11``) and name."""
+
+    __tablename__ = "advisory_packages"
+    __table_args__ = (Index("ix_advisory_packages_eco_name", "ecosystem", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    advisory_pk: Mapped[int] = mapped_column(ForeignKey("advisories.pk", ondelete="CASCADE"), index=True)
+    ecosystem: Mapped[str] = mapped_column(String(100))
+    ecosystem_full: Mapped[str] = mapped_column(String(200), doc="as written, e.g. Debian:11")
+    name: Mapped[str] = mapped_column(Text, doc="normalised per ecosystem (PyPI: PEP 503)")
+
+
+class AdvisoryCpeRow(Base):
+    """A vendor/product an NVD configuration names (fields as written in the CPE, lower-cased)."""
+
+    __tablename__ = "advisory_cpes"
+    __table_args__ = (Index("ix_advisory_cpes_vendor_product", "vendor", "product"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    advisory_pk: Mapped[int] = mapped_column(ForeignKey("advisories.pk", ondelete="CASCADE"), index=True)
+    part: Mapped[str] = mapped_column(String(1), doc="a, o or h")
+    vendor: Mapped[str] = mapped_column(Text)
+    product: Mapped[str] = mapped_column(Text)
+    vulnerable: Mapped[bool] = mapped_column(Boolean, doc="false: a platform of a 'running on' condition")
+
+
+class KevRow(Base):
+    __tablename__ = "kev"
+
+    cve_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    vendor: Mapped[str] = mapped_column(Text)
+    product: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    date_added: Mapped[dt.date] = mapped_column(Date)
+    due_date: Mapped[dt.date | None] = mapped_column(Date)
+    required_action: Mapped[str] = mapped_column(Text)
+    known_ransomware: Mapped[str | None] = mapped_column(String(40))
+    notes: Mapped[str | None] = mapped_column(Text)
+    catalog_version: Mapped[str | None] = mapped_column(String(40))
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("vuln_imports.id", ondelete="SET NULL"))
+
+
+class EpssRow(Base):
+    __tablename__ = "epss"
+
+    cve_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    epss: Mapped[float] = mapped_column(Float)
+    percentile: Mapped[float] = mapped_column(Float)
+    date: Mapped[dt.date | None] = mapped_column(Date)
+    model_version: Mapped[str | None] = mapped_column(String(40))
+
+
+class VulnImportRow(Base):
+    """The log of imports and sync steps that were committed."""
+
+    __tablename__ = "vuln_imports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(10))
+    location: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str | None] = mapped_column(String(64), doc="of the file read, when it was one file")
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    read: Mapped[int] = mapped_column(Integer, default=0)
+    added: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    withdrawn: Mapped[int] = mapped_column(Integer, default=0)
+    problem_count: Mapped[int] = mapped_column(Integer, default=0)
+    problems: Mapped[list[list[str]]] = mapped_column(JSON, default=list, doc="[[location, reason], ...]")
+    generation: Mapped[int] = mapped_column(Integer, default=0, doc="db_generation after this import")
+
+
+class VulnSyncStateRow(Base):
+    """Per source and URL: the validators of the last download and the cursor of an unfinished paging."""
+
+    __tablename__ = "vuln_sync_state"
+    __table_args__ = (UniqueConstraint("source", "url", name="uq_vuln_sync_source_url"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(10))
+    url: Mapped[str] = mapped_column(Text)
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text, doc="Last-Modified header, verbatim")
+    sha256: Mapped[str | None] = mapped_column(String(64), doc="of the last body imported")
+    cursor: Mapped[dict[str, object] | None] = mapped_column(JSON, doc="resumable paging position")
+    synced_until: Mapped[dt.datetime | None] = mapped_column(DateTime, doc="NVD: complete up to (UTC)")
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now, onupdate=_now)
+
+
+class DbGenerationRow(Base):
+    """A single row: bumped by every import or sync that changes the vulnerability data."""
+
+    __tablename__ = "db_generation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now, onupdate=_now)

@@ -91,6 +91,7 @@ class Severity:
     vector: str  # the vector string (for CVSS) or the label
     source: str | None = None  # e.g. "nvd@nist.gov", "osv"
     base_score: float | None = None  # as published; the scanner recomputes CVSS with the cvss library
+    metric_type: str | None = None  # NVD: "Primary" (the NVD's own) or "Secondary" (a CNA's); OSV: None
 
 
 @dataclass(slots=True)
@@ -126,6 +127,7 @@ class KevEntry:
     required_action: str
     known_ransomware: str | None = None  # "Known" / "Unknown"
     notes: str | None = None
+    description: str | None = None  # KEV shortDescription
 
 
 @dataclass(slots=True, frozen=True)
@@ -162,3 +164,5 @@ class ImportReport:
     withdrawn: int = 0
     problems: list[ImportProblem] = field(default_factory=list)
     changed_ids: list[str] = field(default_factory=list)  # advisories added or modified: re-match these
+    older: int = 0  # records older (by ``modified``) than the stored version of the same id: kept the stored
+    removed: int = 0  # KEV entries no longer in the catalogue (a KEV import replaces the catalogue)
