@@ -15,6 +15,7 @@ from .lifecycle import app as lifecycle_app
 from .org import app as org_app
 from .product import app as product_app
 from .sbom import app as sbom_app
+from .scan import scan
 from .vulns import app as vulns_app
 
 app = typer.Typer(
@@ -40,6 +41,7 @@ app.add_typer(product_app, name="product")
 app.add_typer(sbom_app, name="sbom")
 app.add_typer(lifecycle_app, name="lifecycle")
 app.add_typer(vulns_app, name="vulns")
+app.command("scan")(scan)
 
 
 def _version(value: bool) -> None:
