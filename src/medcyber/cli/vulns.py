@@ -113,10 +113,14 @@ def vulns_import(
     with session_scope() as session, _progress(show_bar, f"importing {source.value}") as progress:
         reports = vulndb.import_paths(session, source.value, paths, progress=progress)
         generation = vulndb.db_generation(session)
+    monitoring = _rematch_after_import([i for r in reports for i in r.changed_ids], "import")
     if json_out:
-        print_json({"reports": [report_data(r) for r in reports], "generation": generation})
+        print_json(
+            {"reports": [report_data(r) for r in reports], "generation": generation, "monitoring": monitoring}
+        )
         return
     _print_reports(reports)
+    _print_monitoring(monitoring)
 
 
 def _since(value: str | None) -> dt.datetime | None:
@@ -191,8 +195,10 @@ def vulns_sync(
     finally:
         store.dispose()
     data = vsync.summarise(results)
+    changed = [i for r in results for rep in r.reports for i in rep.changed_ids]
+    monitoring = _rematch_after_import(changed, "sync") if any(r.reports for r in results) else None
     if json_out:
-        print_json({"results": data})
+        print_json({"results": data, "monitoring": monitoring})
     else:
         table = Table(title="sync")
         for col in ("source", "status", "requests", "read", "added", "updated", "unchanged", "problems"):
@@ -212,6 +218,7 @@ def vulns_sync(
                 err_console.print(
                     f"[bold red]error:[/] {d['source']}: {d['error']}", highlight=False, soft_wrap=True
                 )
+        _print_monitoring(monitoring)
     if any(d["status"] == "failed" for d in data):
         raise typer.Exit(1)
 
@@ -332,3 +339,154 @@ def vulns_show(
 
 
 __all__ = ["app"]
+
+
+# --- monitoring: findings stored per device version ---------------------------------------------------
+
+
+def _rematch_after_import(changed_ids: list[str], trigger: str) -> dict[str, Any] | None:
+    """Re-match what an import or sync changed on the monitored device versions (its own transaction:
+    the import stays committed if this fails)."""
+    from ..services import monitoring
+
+    with session_scope() as session:
+        summary = monitoring.run_incremental(session, changed_ids, trigger=trigger)
+    return summary.to_dict()
+
+
+def _print_monitoring(data: dict[str, Any] | None) -> None:
+    if data is None:
+        return
+    if data["run_id"] is not None:
+        console.print(
+            f"{data['new_findings']} new finding(s) in {data['versions_with_new']} device version(s)"
+            + (f", {data['resolved_findings']} resolved" if data["resolved_findings"] else ""),
+            highlight=False,
+            soft_wrap=True,
+        )
+    if data["pending_versions"]:
+        err_console.print(
+            f"{data['pending_versions']} device version(s) not matched yet: run `medcyber vulns monitor`",
+            highlight=False,
+        )
+
+
+def _finding_table(title: str, items: list[Any], *, with_first_seen: bool = True) -> Table:
+    table = Table(title=title)
+    table.add_column("device version", overflow="fold")
+    table.add_column("component", overflow="fold")
+    table.add_column("vulnerability", no_wrap=True)
+    table.add_column("severity")
+    table.add_column("fix", overflow="fold")
+    if with_first_seen:
+        table.add_column("first seen", no_wrap=True)
+    for f in items:
+        sev = f.severity + (f" {f.score:.1f}" if f.score is not None else "")
+        if f.kev:
+            sev += " [red]KEV[/]"
+        if f.status != "affected":
+            sev += f" ({f.status})"
+        if f.resolved_at:
+            sev += " (resolved)"
+        row = [
+            f"{f.product} {f.version}",
+            f"{f.component} {f.component_version or ''}".strip(),
+            f.vuln_id,
+            sev,
+            f.nearest_fix or "",
+        ]
+        if with_first_seen:
+            row.append(f.first_seen_at.strftime("%Y-%m-%d"))
+        table.add_row(*row)
+    return table
+
+
+@app.command("affected")
+def vulns_affected(
+    vuln_id: Annotated[
+        str,
+        typer.Argument(metavar="ID", help="Vulnerability id or any alias (CVE-..., GHSA-..., PYSEC-...)."),
+    ],
+    include_resolved: Annotated[
+        bool, typer.Option("--include-resolved", help="Also list findings resolved since.")
+    ] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The device versions an advisory affects, from the stored findings (see `vulns monitor`)."""
+    from ..services import monitoring
+
+    with session_scope() as session:
+        items = monitoring.affected(session, vuln_id, include_resolved=include_resolved)
+        known = bool(items) or bool(vulndb.advisories_by_ids(session, [vuln_id]))
+        last = monitoring.latest_run(session)
+    if not known:
+        fail(f"no advisory {vuln_id!r} in the store and no stored finding under that id")
+    versions = sorted({(f.product, f.version) for f in items})
+    if json_out:
+        print_json(
+            {
+                "id": vuln_id,
+                "last_run": last.id if last else None,
+                "versions": len(versions),
+                "affected": [f.to_dict() for f in items],
+            }
+        )
+        return
+    if last is None:
+        err_console.print("no match run yet: run `medcyber vulns monitor` first", highlight=False)
+    if not items:
+        console.print(f"{vuln_id}: no device version affected", highlight=False)
+        return
+    console.print(_finding_table(f"{vuln_id}: {len(versions)} device version(s)", items))
+
+
+@app.command("new")
+def vulns_new(
+    run: Annotated[int | None, typer.Option("--run", help="Match run id (default: the latest).")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Findings new since the last run: those the given (default latest) match run opened."""
+    from ..services import monitoring
+
+    with session_scope() as session:
+        items = monitoring.new_findings(session, run_id=run)
+        run_id = run if run is not None else monitoring.latest_run(session).id  # type: ignore[union-attr]
+    if json_out:
+        print_json({"run": run_id, "new": [f.to_dict() for f in items]})
+        return
+    if not items:
+        console.print(f"run #{run_id}: no new finding", highlight=False)
+        return
+    console.print(_finding_table(f"run #{run_id}: {len(items)} new finding(s)", items, with_first_seen=False))
+
+
+@app.command("monitor")
+def vulns_monitor(
+    full: Annotated[
+        bool, typer.Option("--full", help="Match every device version against everything.")
+    ] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Update the stored findings of every device version and list the new ones.
+
+    The first run, or --full, matches every device version against the whole database. Later runs match
+    the device versions whose SBOMs were added or changed since, and re-match on the others only the
+    advisories (and KEV entries) imported since the last run.
+    """
+    from ..services import monitoring
+
+    with session_scope() as session:
+        summary = monitoring.monitor(session, full=full)
+        items = monitoring.new_findings(session, run_id=summary.run_id)
+    if json_out:
+        print_json({"run": summary.to_dict(), "new": [f.to_dict() for f in items]})
+        return
+    console.print(
+        f"run #{summary.run_id} ({summary.trigger}): {summary.versions_matched} device version(s) matched "
+        f"against {summary.advisories_considered} advisories in {summary.seconds:.2f} s; "
+        f"{summary.line()}, {summary.resolved_findings} resolved",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if items:
+        console.print(_finding_table("new findings", items, with_first_seen=False))

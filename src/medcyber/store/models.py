@@ -411,3 +411,97 @@ class DbGenerationRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     generation: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now, onupdate=_now)
+
+
+# --- monitoring: findings stored per device version (services/monitoring.py) ---------------------------
+
+
+class MatchRunRow(Base):
+    """One matching run over the fleet: a full match, or the re-match of the advisories an import changed."""
+
+    __tablename__ = "match_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    generation: Mapped[int] = mapped_column(Integer, doc="db_generation of the data matched")
+    trigger: Mapped[str] = mapped_column(String(10), doc="full, import, sync or manual")
+    advisories_considered: Mapped[int] = mapped_column(Integer, default=0)
+    versions_matched: Mapped[int] = mapped_column(Integer, default=0)
+    new_findings: Mapped[int] = mapped_column(Integer, default=0)
+    resolved_findings: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class MonitoredVersionRow(Base):
+    """When a device version was last matched, and against which set of its SBOMs."""
+
+    __tablename__ = "monitored_versions"
+
+    product_version_id: Mapped[int] = mapped_column(
+        ForeignKey("product_versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    sboms: Mapped[str] = mapped_column(Text, doc="ids of the SBOMs matched, sorted, comma-separated")
+    last_run_id: Mapped[int | None] = mapped_column(ForeignKey("match_runs.id", ondelete="SET NULL"))
+    matched_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class VersionPackageRow(Base):
+    """A package key of a matched device version: (OSV ecosystem, normalised name) of a purl, or
+    ("CPE", "part:vendor:product") of a CPE -- how an incremental run finds its candidate versions."""
+
+    __tablename__ = "version_packages"
+    __table_args__ = (Index("ix_version_packages_key", "ecosystem", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_version_id: Mapped[int] = mapped_column(
+        ForeignKey("product_versions.id", ondelete="CASCADE"), index=True
+    )
+    ecosystem: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(Text)
+
+
+class VersionFindingRow(Base):
+    """A vulnerability of a component of a device version, from its first sighting until resolved."""
+
+    __tablename__ = "version_findings"
+    __table_args__ = (
+        UniqueConstraint("product_version_id", "component_ref", "vuln_id", name="uq_version_finding"),
+        Index("ix_version_findings_opened_run", "opened_run_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_version_id: Mapped[int] = mapped_column(ForeignKey("product_versions.id", ondelete="CASCADE"))
+    component_ref: Mapped[str] = mapped_column(Text)
+    component_name: Mapped[str] = mapped_column(Text)
+    component_version: Mapped[str | None] = mapped_column(Text)
+    purl: Mapped[str | None] = mapped_column(Text)
+    cpe: Mapped[str | None] = mapped_column(Text)
+    vuln_id: Mapped[str] = mapped_column(String(200), doc="the preferred id (the CVE when there is one)")
+    summary: Mapped[str | None] = mapped_column(Text)
+    severity: Mapped[str] = mapped_column(String(10), doc="critical, high, medium, low, none or unknown")
+    score: Mapped[float | None] = mapped_column(Float)
+    kev: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(12), doc="affected or conditional")
+    evidence: Mapped[str] = mapped_column(Text, doc="the ranges or CPE criteria that matched, one a line")
+    fixed: Mapped[str | None] = mapped_column(Text, doc="fixed versions, comma-separated")
+    nearest_fix: Mapped[str | None] = mapped_column(Text)
+    first_run_id: Mapped[int | None] = mapped_column(ForeignKey("match_runs.id", ondelete="SET NULL"))
+    last_run_id: Mapped[int | None] = mapped_column(ForeignKey("match_runs.id", ondelete="SET NULL"))
+    opened_run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("match_runs.id", ondelete="SET NULL"),
+        doc="the run that (re)opened it: first_run_id, or the run that found it again after a resolution",
+    )
+    first_seen_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    resolved_run_id: Mapped[int | None] = mapped_column(ForeignKey("match_runs.id", ondelete="SET NULL"))
+
+
+class VersionFindingIdRow(Base):
+    """Every advisory id and alias of a stored finding: "which device versions does X affect" by any id."""
+
+    __tablename__ = "version_finding_ids"
+
+    vuln_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    finding_id: Mapped[int] = mapped_column(
+        ForeignKey("version_findings.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

@@ -67,9 +67,9 @@ from .findings import (
     NotEvaluated,
     ScanResult,
     SeverityInfo,
+    _finding_from_dict,
     epss_info,
     kev_info,
-    make_finding,
     nearest_fix,
     preferred_id,
     severity_info,
@@ -350,6 +350,7 @@ class VulnIndex:
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_memo"] = {}
+        state.pop("_findings_cache", None)  # keyed by object identity: rebuilt lazily after loading
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -717,97 +718,312 @@ def _cpe_fix(evidence: list[CpeEvidence]) -> tuple[list[str], str | None]:
     return fixed, nearest_fix(current, [(cpe_version_key(f), f) for f in fixed], still)
 
 
+_UNPARSED: Any = object()  # a fixed version that does not parse under the ecosystem's rules
+_UNKNOWN: Any = object()  # not probed yet
+
+
+@dataclass(slots=True)
+class _GroupFacts:
+    """What every finding of one vulnerability group shares, computed once per index."""
+
+    summary: str | None
+    severity: SeverityInfo
+    kev: KevInfo
+    epss: EpssInfo | None
+    not_in_kev: bool  # sort key parts of the scan's order
+    level_rank: int
+    neg_score: float
+
+
+@dataclass(slots=True)
+class _AffectedFix:
+    """The fixed versions of one compiled affected entry, and its nearest-fix candidates in order."""
+
+    ca: CompiledAffected
+    eco: str
+    fixed: tuple[str, ...]  # deduplicated, as written
+    # [sort key, text, probe text, blocked] sorted by key (None when the keys are not comparable);
+    # ``blocked``: does the entry itself still match the probe (the first fixed text with an equal key, as
+    # nearest_fix probes)? Filled on first need: _UNKNOWN, then True/False, None when probing raised TypeError
+    ordered: list[list[Any]] | None
+
+
+class _FindingsCache:
+    """Advisory-derived values memoised on a VulnIndex for building findings (never component-specific).
+
+    Keyed by group number and by the identity of the index's compiled affected entries, so it belongs to
+    one index object: ``VulnIndex.__getstate__`` leaves it out of pickles and a copy starts empty.
+    """
+
+    __slots__ = ("groups", "fixes", "keys", "still")
+
+    def __init__(self) -> None:
+        self.groups: dict[int, _GroupFacts] = {}
+        self.fixes: dict[tuple[int, str], _AffectedFix] = {}
+        self.keys: dict[tuple[str, str], Any] = {}  # (ordering, version) -> sort key or _UNPARSED
+        self.still: dict[tuple[int, str, str], bool] = {}  # (id(entry), ecosystem, fixed text)
+
+    def key(self, ordering: str, version: str) -> Any:
+        k = self.keys.get((ordering, version))
+        if k is None:
+            try:
+                k = version_key(ordering, version)
+            except ValueError:
+                k = _UNPARSED
+            self.keys[(ordering, version)] = k
+        return k
+
+    def still_matches(self, ca: CompiledAffected, eco: str, text: str) -> bool:
+        """Does ``ca`` match its ecosystem's version ``text`` (a fixed version)? TypeError is not cached."""
+        ck = (id(ca), eco, text)
+        hit = self.still.get(ck)
+        if hit is None:
+            keys: dict[str, Key | None] = {eco: self.key(eco, text)}
+            sk = self.key(SEMVER, text)
+            keys[SEMVER] = None if sk is _UNPARSED else sk
+            hit = self.still[ck] = ca.match(text, keys) is not None
+        return hit
+
+    def group(self, index: VulnIndex, group: int) -> _GroupFacts:
+        gf = self.groups.get(group)
+        if gf is None:
+            g = index.groups[group]
+            sev = index.severity(group)
+            kev = kev_info(g.cves, index.kev)
+            gf = _GroupFacts(
+                summary=_summary(index, g.members),
+                severity=sev,
+                kev=kev,
+                epss=epss_info(g.cves, index.epss),
+                not_in_kev=not kev.in_kev,
+                level_rank=_ORDER[sev.level],
+                neg_score=-(sev.score or 0.0),
+            )
+            self.groups[group] = gf
+        return gf
+
+    def fix(self, ca: CompiledAffected, eco: str) -> _AffectedFix:
+        ck = (id(ca), eco)
+        af = self.fixes.get(ck)
+        if af is None:
+            fixed = tuple(dict.fromkeys(ca.fixed()))
+            candidates = [(k, f) for f in fixed if (k := self.key(eco, f)) is not _UNPARSED]
+            ordered: list[list[Any]] | None
+            try:
+                ranked = sorted(candidates, key=lambda kv: kv[0])
+            except TypeError:
+                ordered = None
+            else:
+                ordered = [
+                    [k, text, next(t for kk, t in candidates if kk == k), _UNKNOWN] for k, text in ranked
+                ]
+            af = _AffectedFix(ca, eco, fixed, ordered)
+            self.fixes[ck] = af
+        return af
+
+
+def _findings_cache(index: VulnIndex) -> _FindingsCache:
+    cache: _FindingsCache | None = index.__dict__.get("_findings_cache")
+    if cache is None:
+        cache = index.__dict__["_findings_cache"] = _FindingsCache()
+    return cache
+
+
+def _nearest_of(cache: _FindingsCache, af: _AffectedFix, current: Key | None) -> str | None:
+    """``nearest_fix`` for the evidence of one affected entry, from its memoised ordered candidates."""
+    if current is None or af.ordered is None:
+        return None
+    try:
+        for row in af.ordered:
+            if row[0] > current:
+                blocked = row[3]
+                if blocked is _UNKNOWN:
+                    try:
+                        blocked = cache.still_matches(af.ca, af.eco, row[2])
+                    except TypeError:
+                        blocked = None
+                    row[3] = blocked
+                if blocked is None:  # probing this version raised TypeError: as in _osv_fix, no answer
+                    return None
+                if not blocked:
+                    return row[1]  # type: ignore[no-any-return]
+    except TypeError:
+        return None
+    return None
+
+
+def _osv_fix_cached(
+    cache: _FindingsCache, cm: ComponentMatch, evidence: list[OsvEvidence]
+) -> tuple[list[str], str | None]:
+    """``_osv_fix`` from values memoised per affected entry: the same fixed list and nearest fix."""
+    eco = cm.ecosystem
+    if eco is None:
+        fixed: list[str] = []
+        for ev in evidence:
+            fixed.extend(ev.affected.fixed())
+        return list(dict.fromkeys(fixed)), None
+    current = cm.keys.get(eco)
+    if len(evidence) == 1:
+        af = cache.fix(evidence[0].affected, eco)
+        return list(af.fixed), _nearest_of(cache, af, current)
+    fixed = []
+    for ev in evidence:
+        fixed.extend(cache.fix(ev.affected, eco).fixed)
+    fixed = list(dict.fromkeys(fixed))
+    if current is None:
+        return fixed, None
+    candidates = [(k, f) for f in fixed if (k := cache.key(eco, f)) is not _UNPARSED]
+
+    def still(key: Key) -> bool:
+        text = next(t for k, t in candidates if k == key)
+        return any(cache.still_matches(ev.affected, eco, text) for ev in evidence)
+
+    try:
+        return fixed, nearest_fix(current, candidates, still)
+    except TypeError:
+        return fixed, None
+
+
 def build_findings(
     index: VulnIndex, ms: MatchSet, lifecycle: Mapping[str, tuple[str | None, dt.date | None]] | None = None
 ) -> list[Finding]:
+    return _build_findings(index, ms, lifecycle or {})[0]
+
+
+def _build_findings(
+    index: VulnIndex, ms: MatchSet, lifecycle: Mapping[str, tuple[str | None, dt.date | None]]
+) -> tuple[list[Finding], list[tuple[Any, ...]]]:
+    """The findings in match order, and for each the key of the scan's order (see ``_scan_sbom``).
+
+    Everything that depends only on the advisories (summary, severity, KEV, EPSS, fixed versions, which
+    fixed versions a range still covers) comes from the index's ``_FindingsCache``.
+    """
     findings: list[Finding] = []
-    lifecycle = lifecycle or {}
-    per_group: dict[int, tuple[str | None, SeverityInfo, KevInfo, EpssInfo | None]] = {}
+    order_keys: list[tuple[Any, ...]] = []
+    cache = _findings_cache(index)
+    facts = cache.groups
+    fixes = cache.fixes
+    groups = index.groups
+    advisories = index.advisories
+    no_life: tuple[str | None, dt.date | None] = (None, None)
     for cm in ms.matches:
+        osv = cm.osv
+        cpe = cm.cpe
+        if not osv and not cpe:
+            continue
         c = cm.component
-        for group in list(dict.fromkeys([*cm.osv, *cm.cpe])):
-            g = index.groups[group]
-            osv_ev = cm.osv.get(group, [])
-            cpe_ev = cm.cpe.get(group, [])
-            # a CPE finding is conditional only when no evidence matched without conditions
-            unconditional = bool(osv_ev) or any(not e.hit.conditional for e in cpe_ev)
-            if unconditional:
-                cpe_used = [e for e in cpe_ev if not e.hit.conditional] or []
+        ref = c.ref
+        status, eol = lifecycle.get(ref, no_life)
+        lname = c.name.lower()
+        eco = cm.ecosystem
+        current = cm.keys.get(eco) if eco is not None else None
+        for group in osv if not cpe else list(dict.fromkeys([*osv, *cpe])):
+            g = groups[group]
+            gf = facts.get(group) or cache.group(index, group)
+            osv_ev = osv.get(group)
+            cpe_ev = cpe.get(group) if cpe else None
+            cpe_text: str | None = None
+            if osv_ev and not cpe_ev:
+                # the common case: purl evidence only
+                unconditional = True
                 conditions: list[str] = []
+                if len(osv_ev) == 1 and eco is not None:
+                    ev = osv_ev[0]
+                    ca = ev.affected
+                    adv_ids = [advisories[ca.advisory].id]
+                    matched = [ev.text]
+                    af = fixes.get((id(ca), eco)) or cache.fix(ca, eco)
+                    fixed = list(af.fixed)
+                    nearest = _nearest_of(cache, af, current)
+                else:
+                    adv_ids = list(dict.fromkeys([advisories[e.affected.advisory].id for e in osv_ev]))
+                    matched = list(dict.fromkeys([e.text for e in osv_ev]))
+                    fixed, nearest = _osv_fix_cached(cache, cm, osv_ev)
+                sources = ["osv"]
             else:
-                cpe_used = cpe_ev
-                conditions = list(dict.fromkeys(cond for e in cpe_ev for cond in e.hit.conditions))
-            advisories = list(
-                dict.fromkeys([index.advisories[e.affected.advisory].id for e in osv_ev])
-                | dict.fromkeys(index.advisories[e.advisory].id for e in cpe_used)
-            )
-            matched = [e.text for e in osv_ev] + [
-                e.hit.criterion.describe()
-                + (f" [{index.advisories[e.advisory].id}]" if len(g.members) > 1 else "")
-                for e in cpe_used
-            ]
-            matched = list(dict.fromkeys(matched))
-            if osv_ev:
-                fixed, nearest = _osv_fix(cm, osv_ev)
-            else:
-                fixed, nearest = _cpe_fix(cpe_used)
-            sources = []
-            if osv_ev:
-                sources.append("osv")
-            if cpe_used:
-                sources.append("nvd")
-            status, eol = lifecycle.get(c.ref, (None, None))
-            shared = per_group.get(group)
-            if shared is None:
-                shared = (
-                    _summary(index, g.members),
-                    index.severity(group),
-                    kev_info(g.cves, index.kev),
-                    epss_info(g.cves, index.epss),
+                osv_ev = osv_ev or []
+                cpe_ev = cpe_ev or []
+                # a CPE finding is conditional only when no evidence matched without conditions
+                unconditional = bool(osv_ev) or any(not e.hit.conditional for e in cpe_ev)
+                if unconditional:
+                    cpe_used = [e for e in cpe_ev if not e.hit.conditional]
+                    conditions = []
+                else:
+                    cpe_used = cpe_ev
+                    conditions = list(dict.fromkeys(cond for e in cpe_ev for cond in e.hit.conditions))
+                adv_ids = list(
+                    dict.fromkeys([advisories[e.affected.advisory].id for e in osv_ev])
+                    | dict.fromkeys(advisories[e.advisory].id for e in cpe_used)
                 )
-                per_group[group] = shared
-            summary, severity, kev, epss = shared
-            # every value is built here with its declared type: construct without re-validating
+                matched = [e.text for e in osv_ev] + [
+                    e.hit.criterion.describe()
+                    + (f" [{advisories[e.advisory].id}]" if len(g.members) > 1 else "")
+                    for e in cpe_used
+                ]
+                matched = list(dict.fromkeys(matched))
+                if osv_ev:
+                    fixed, nearest = _osv_fix_cached(cache, cm, osv_ev)
+                else:
+                    fixed, nearest = _cpe_fix(cpe_used)
+                sources = []
+                if osv_ev:
+                    sources.append("osv")
+                if cpe_used:
+                    sources.append("nvd")
+                    cpe_text = cpe_used[0].hit.target.cpe.text
+            # every value is built here with its declared type, in Finding's field order: no re-validation
             findings.append(
-                make_finding(
-                    id=g.id,
-                    aliases=list(g.aliases),
-                    advisories=advisories,
-                    summary=summary,
-                    status="affected" if unconditional else "conditional",
-                    conditions=conditions,
-                    severity=severity,
-                    kev=kev,
-                    epss=epss,
-                    matched=matched,
-                    fixed=fixed,
-                    nearest_fix=nearest,
-                    source=sources,
-                    ref=c.ref,
-                    name=c.name,
-                    version=cm.version,
-                    purl=c.purl,
-                    cpe=cpe_used[0].hit.target.cpe.text if cpe_used else None,
-                    ecosystem=cm.ecosystem if osv_ev else "CPE",
-                    support_status=status,
-                    eol=eol,
+                _finding_from_dict(
+                    {
+                        "id": g.id,
+                        "aliases": list(g.aliases),
+                        "advisories": adv_ids,
+                        "summary": gf.summary,
+                        "status": "affected" if unconditional else "conditional",
+                        "conditions": conditions,
+                        "severity": gf.severity,
+                        "kev": gf.kev,
+                        "epss": gf.epss,
+                        "matched": matched,
+                        "fixed": fixed,
+                        "nearest_fix": nearest,
+                        "source": sources,
+                        "ref": ref,
+                        "name": c.name,
+                        "version": cm.version,
+                        "purl": c.purl,
+                        "cpe": cpe_text,
+                        "ecosystem": cm.ecosystem if osv_ev else "CPE",
+                        "support_status": status,
+                        "eol": eol,
+                    }
                 )
             )
-    return findings
+            order_keys.append((not unconditional, gf.not_in_kev, gf.level_rank, gf.neg_score, lname, g.id))
+    return findings, order_keys
 
 
 _CATALOG: Any = None
 
 
-def _lifecycle(sbom: Sbom, as_of: dt.date) -> dict[str, tuple[str | None, dt.date | None]]:
+def _lifecycle_of(sbom: Sbom, as_of: dt.date, refs: set[str]) -> dict[str, tuple[str | None, dt.date | None]]:
+    """End-of-support status for the components whose ref is in ``refs`` only (the ones with findings),
+    without analysing components whose status no finding reports."""
     global _CATALOG
-    from ..lifecycle.analysis import analyse
+    from ..lifecycle.analysis import analyse_component
     from ..lifecycle.catalog import Catalog
+    from ..lifecycle.match import matcher_for
 
     if _CATALOG is None:
         _CATALOG = Catalog.load()
-    report = analyse(sbom, as_of=as_of, catalog=_CATALOG)
-    return {r.ref: (r.support_status, r.eol) for r in report.components}
+    matcher = matcher_for(_CATALOG)
+    memo: dict[Any, tuple[object, ...]] = {}
+    out: dict[str, tuple[str | None, dt.date | None]] = {}
+    for c in sbom.components:
+        if c.ref in refs:
+            r = analyse_component(c, as_of=as_of, matcher=matcher, _cache=memo)
+            out[c.ref] = (r.support_status, r.eol)
+    return out
 
 
 _ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "none": 4, "unknown": 5}
@@ -858,19 +1074,23 @@ def _scan_sbom(
         else:
             platforms.append(pc)
     ms = match_components(index, comps, platforms=platforms, cpe_from_names=cpe_from_names)
-    life = _lifecycle(sbom, as_of) if lifecycle else {}
-    findings = build_findings(index, ms, life)
-    findings.sort(
-        key=lambda f: (
-            f.status != "affected",
-            not f.kev.in_kev,
-            _ORDER[f.severity.level],
-            -(f.severity.score or 0.0),
-            f.name.lower(),
-            f.id,
-        )
+    life = (
+        _lifecycle_of(sbom, as_of, {cm.component.ref for cm in ms.matches if cm.osv or cm.cpe})
+        if lifecycle
+        else {}
     )
-    levels: Counter[str] = Counter(f.severity.level for f in findings if f.status == "affected")
+    unsorted, order_keys = _build_findings(index, ms, life)
+    # the order: affected before conditional, KEV first, then severity level, score (highest first),
+    # component name (case-insensitive) and id; the keys were built with the findings (stable sort)
+    findings = [unsorted[i] for i in sorted(range(len(unsorted)), key=order_keys.__getitem__)]
+    # totals from the order keys (conditional, not in KEV, level rank, ...); status: affected|conditional
+    per_rank = [0] * len(_ORDER)
+    affected = kev = 0
+    for ok in order_keys:
+        if not ok[0]:
+            affected += 1
+            kev += not ok[1]
+            per_rank[ok[2]] += 1
     nev_refs = {n.ref for n in ms.not_evaluated}
     with_findings = {f.ref for f in findings}
     ecosystems_without = sorted(e for e in ms.ecosystems if index.advisories_per_ecosystem.get(e, 0) == 0)
@@ -882,10 +1102,10 @@ def _scan_sbom(
         "partially_evaluated": len(nev_refs & ms.evaluated_refs),
         "components_with_findings": len(with_findings),
         "findings": len(findings),
-        "affected": sum(f.status == "affected" for f in findings),
-        "conditional": sum(f.status == "conditional" for f in findings),
-        "kev": sum(f.kev.in_kev for f in findings if f.status == "affected"),
-        "by_severity": {lvl: levels.get(lvl, 0) for lvl in _ORDER},
+        "affected": affected,
+        "conditional": len(findings) - affected,
+        "kev": kev,
+        "by_severity": {lvl: per_rank[rank] for lvl, rank in _ORDER.items()},
         "ecosystems": dict(ms.ecosystems),
         "ecosystems_without_advisories": ecosystems_without,
         "index": index.stats(),
