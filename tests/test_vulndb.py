@@ -179,7 +179,7 @@ def test_nvd_kev_epss_and_show(store: Store, shared_data: Path, tmp_path: Path) 
         nvd = vulndb.import_nvd(s, [shared_data / "nvd/cves", shared_data / "nvd/api-page-example.json"])
         # the page repeats three records of the folder: read twice, stored once, no problem
         assert (nvd.read, nvd.added, nvd.unchanged, nvd.problems) == (38, 35, 3, [])
-        assert vulndb.advisory_ids_for_cpe(s, "treck", "tcp\\/ip") == [
+        assert vulndb.advisory_ids_for_cpe(s, "treck", "tcp/ip") == [
             "CVE-2020-11896",
             "CVE-2020-11897",
             "CVE-2020-11898",

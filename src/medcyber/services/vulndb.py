@@ -10,7 +10,6 @@ changes something bumps ``db_generation``, so a matcher can cache its index per 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -32,7 +31,9 @@ from ..store.models import (
     VulnImportRow,
     VulnSyncStateRow,
 )
+from ..vulns.cpe import CpeError, parse_cpe
 from ..vulns.model import Advisory, EpssScore, ImportProblem, ImportReport, KevEntry
+from ..vulns.names import ecosystem_base, normalise_name
 from ..vulns.sources import Parsed, SourceError, codec, sha256_file
 from ..vulns.sources.epss import EpssFile, read_epss
 from ..vulns.sources.kev import KevCatalog, read_kev
@@ -54,52 +55,23 @@ class VulnImportError(ServiceError):
 
 # --- names and keys ------------------------------------------------------------------------------
 
-_PEP503 = re.compile(r"[-_.]+")
-
 
 def base_ecosystem(ecosystem: str) -> str:
     """``Debian:11`` -> ``Debian``, ``Alpine:v3.18`` -> ``Alpine``; others unchanged."""
-    return ecosystem.split(":", 1)[0]
+    return ecosystem_base(ecosystem)[0]
 
 
 def normalise_package_name(ecosystem: str, name: str) -> str:
-    """The lookup key of a package name in ``advisory_packages`` (deliberately generous: it finds
-    candidates, the matcher decides). PyPI: PEP 503; crates.io: ``_`` = ``-``; all: lower case."""
-    eco = base_ecosystem(ecosystem)
-    if eco == "PyPI":
-        return _PEP503.sub("-", name).lower()
-    if eco == "crates.io":
-        return name.replace("_", "-").lower()
-    return name.lower()
-
-
-def split_cpe(criteria: str) -> list[str]:
-    """The fields of a CPE 2.3 formatted string, split on unescaped colons (escapes kept)."""
-    fields: list[str] = []
-    buf: list[str] = []
-    escaped = False
-    for ch in criteria:
-        if escaped:
-            buf.append(ch)
-            escaped = False
-        elif ch == "\\":
-            buf.append(ch)
-            escaped = True
-        elif ch == ":":
-            fields.append("".join(buf))
-            buf = []
-        else:
-            buf.append(ch)
-    fields.append("".join(buf))
-    return fields
+    """The look-up key of a package name in ``advisory_packages``: the matcher's own key."""
+    return normalise_name(ecosystem, name)
 
 
 def cpe_vendor_product(criteria: str) -> tuple[str, str, str] | None:
-    """(part, vendor, product), lower-cased, from ``cpe:2.3:part:vendor:product:...``."""
-    fields = split_cpe(criteria)
-    if len(fields) < 5 or fields[0] != "cpe" or fields[1] != "2.3":
+    """(part, vendor, product) of a CPE, parsed the way the matcher parses it; None if not a CPE."""
+    try:
+        return parse_cpe(criteria).key
+    except CpeError:
         return None
-    return fields[2].lower(), fields[3].lower(), fields[4].lower()
 
 
 def _naive(value: dt.datetime | None) -> dt.datetime | None:

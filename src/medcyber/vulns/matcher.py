@@ -75,6 +75,7 @@ from .findings import (
     severity_info,
 )
 from .model import PURL_ECOSYSTEMS, Advisory, Affected, EpssScore, KevEntry, Range
+from .names import ecosystem_base, normalise_name
 from .versions import Key, UnsupportedEcosystem, sort_key
 
 if TYPE_CHECKING:
@@ -106,22 +107,6 @@ def version_key(ecosystem: str, version: str) -> Key:
 
 
 # ----------------------------------------------------------------------------------- names and purls
-
-_PYPI_RUNS = re.compile(r"[-_.]+")
-
-
-def ecosystem_base(ecosystem: str) -> tuple[str, str | None]:
-    """("Debian", "11") for "Debian:11"; ("PyPI", None) for "PyPI"."""
-    base, sep, release = ecosystem.partition(":")
-    return base.strip(), (release.strip() or None) if sep else None
-
-
-def normalise_name(ecosystem: str, name: str) -> str:
-    n = name.strip().lower()
-    if ecosystem == "PyPI":
-        return _PYPI_RUNS.sub("-", n)
-    return n
-
 
 _RPM_VENDORS = {
     "redhat": "Red Hat",
