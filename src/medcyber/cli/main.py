@@ -8,7 +8,9 @@ import typer
 
 from .. import __version__
 from . import sbom_store  # noqa: F401  (registers import/list/export/diff on the sbom app)
+from .accounts import app as accounts_app
 from .assess import app as assess_app
+from .audit import app as audit_app
 from .benchmark import app as benchmark_app
 from .common import console, open_store, state, user_errors
 from .lifecycle import app as lifecycle_app
@@ -42,6 +44,8 @@ app.add_typer(sbom_app, name="sbom")
 app.add_typer(lifecycle_app, name="lifecycle")
 app.add_typer(vulns_app, name="vulns")
 app.command("scan")(scan)
+app.add_typer(audit_app, name="audit")
+app.add_typer(accounts_app, name="accounts")
 
 
 def _version(value: bool) -> None:

@@ -505,3 +505,144 @@ class VersionFindingIdRow(Base):
     finding_id: Mapped[int] = mapped_column(
         ForeignKey("version_findings.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+
+
+# --- audit trail: hash-chained record of every change (medcyber.audit, services/audit.py) ---------------
+
+
+class AuditEvent(Base):
+    """One change: who, what, when, before/after, chained to the previous event by SHA-256.
+
+    ``hash`` = SHA-256(``prev_hash`` + canonical JSON of the other fields), see ``medcyber.audit.chain``.
+    ``organisation_id`` has no foreign key on purpose: the record must outlive what it describes.
+    """
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        UniqueConstraint("seq", name="uq_audit_events_seq"),
+        Index("ix_audit_events_entity", "entity_type", "entity_id"),
+        Index("ix_audit_events_organisation", "organisation_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, doc="gapless sequence number, from 1")
+    occurred_at: Mapped[dt.datetime] = mapped_column(DateTime, doc="UTC, microseconds")
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(80))
+    entity_type: Mapped[str] = mapped_column(String(80))
+    entity_id: Mapped[str] = mapped_column(String(200))
+    organisation_id: Mapped[int | None] = mapped_column(Integer)
+    before: Mapped[dict[str, object] | None] = mapped_column(JSON(none_as_null=True))
+    after: Mapped[dict[str, object] | None] = mapped_column(JSON(none_as_null=True))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditChainHead(Base):
+    """A single row (id 1): the last sequence number and hash. Writers lock it, so the chain cannot fork;
+    it also lets ``verify`` notice events deleted from the end of the log."""
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+# --- accounts: users, memberships, sessions, login attempts, API tokens (services/accounts.py) ---------
+
+
+class User(Base):
+    """A person who signs in. E-mail addresses are stored lower-cased; platform roles are flags."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255), doc="argon2id, PHC string")
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
+    password_changed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    is_steward: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_site_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now, server_default=func.now())
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Membership(Base):
+    """A user's role in one organisation: admin, assessor or viewer."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("user_id", "organisation_id", name="uq_membership_user_org"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now, server_default=func.now())
+
+    user: Mapped[User] = relationship(back_populates="memberships")
+    organisation: Mapped[Organisation] = relationship()
+
+
+class UserSession(Base):
+    """A signed-in browser session. Only the SHA-256 of the session id is stored."""
+
+    __tablename__ = "sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, doc="sign-in time: the absolute expiry base")
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime, doc="the idle expiry base")
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class LoginAttempt(Base):
+    """One password sign-in attempt (the throttle counts recent failures per account and per IP)."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_email_at", "email", "at"),
+        Index("ix_login_attempts_ip_at", "ip", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), doc="as typed, lower-cased (the account may not exist)")
+    ip: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    success: Mapped[bool] = mapped_column(Boolean)
+
+
+class ApiToken(Base):
+    """A token for scripts and CI (``mcy_<id>_<secret>``): one organisation, some scopes, stored hashed."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True, doc="the member the token acts as"
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    secret_sha256: Mapped[str] = mapped_column(String(64))
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now, server_default=func.now())
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    organisation: Mapped[Organisation] = relationship()
+    user: Mapped[User] = relationship()
