@@ -396,6 +396,18 @@ def _unique_refs(components: list[Component], taken: set[str]) -> dict[int, str]
     return out
 
 
+def _prepare(
+    sbom: Sbom, lifecycle: LifecycleReport | None, fmt: str, spec: str, offered: tuple[str, ...]
+) -> tuple[dict[str, ComponentLifecycle], _LicenseRefs, Component | None, list[Component]]:
+    """What both exports start from: the lifecycle by ref, the licence refs, the primary component and
+    the other components."""
+    if spec not in offered:
+        raise ExportError(f"{fmt} {spec} is not offered; choose one of {', '.join(offered)}")
+    primary = sbom.primary_component
+    members = [c for c in sbom.components if primary is None or c.ref != primary.ref]
+    return _lifecycle_index(lifecycle), _LicenseRefs(), primary, members
+
+
 def to_cyclonedx_json(
     sbom: Sbom,
     lifecycle: LifecycleReport | None = None,
@@ -405,13 +417,8 @@ def to_cyclonedx_json(
     serial: str | None = None,
 ) -> bytes:
     """The SBOM as CycloneDX JSON with FDA's support elements on every component."""
-    if spec not in CDX_SPECS:
-        raise ExportError(f"CycloneDX {spec} is not offered; choose one of {', '.join(CDX_SPECS)}")
-    lcs = _lifecycle_index(lifecycle)
-    refs = _LicenseRefs()
+    lcs, refs, primary, members = _prepare(sbom, lifecycle, "CycloneDX", spec, CDX_SPECS)
     moment = _now(now)
-    primary = sbom.primary_component
-    members = [c for c in sbom.components if primary is None or c.ref != primary.ref]
     taken = {primary.ref} if primary is not None else set()
     bom_refs = _unique_refs(members, taken)
     nodes: dict[int, dict[str, Any]] = {
@@ -590,13 +597,8 @@ def to_spdx_json(
     namespace: str | None = None,
 ) -> bytes:
     """The SBOM as an SPDX JSON document with FDA's support elements on every package."""
-    if spec not in SPDX_SPECS:
-        raise ExportError(f"SPDX {spec} is not offered; choose one of {', '.join(SPDX_SPECS)}")
-    lcs = _lifecycle_index(lifecycle)
-    refs = _LicenseRefs()
+    lcs, refs, primary, members = _prepare(sbom, lifecycle, "SPDX", spec, SPDX_SPECS)
     created = _iso_z(_now(now))
-    primary = sbom.primary_component
-    members = [c for c in sbom.components if primary is None or c.ref != primary.ref]
     everything = ([primary] if primary is not None else []) + members
     ids = _spdx_ids(everything)
     id_of: dict[str, str] = {}

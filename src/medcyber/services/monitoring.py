@@ -817,37 +817,40 @@ def monitor(session: Session, *, full: bool = False) -> RunSummary:
 # ------------------------------------------------------------------------------------------ reading
 
 
-def _stored_select() -> Any:
+def _findings_select(*columns: Any) -> Any:
+    """Findings joined to their device version, product and organisation, with the ``columns`` after
+    (finding id, organisation, product, version) in that order."""
     F = VersionFindingRow
     return (
-        select(
-            F.id,
-            Organisation.name,
-            Product.name,
-            ProductVersion.version,
-            F.product_version_id,
-            F.component_ref,
-            F.component_name,
-            F.component_version,
-            F.purl,
-            F.cpe,
-            F.vuln_id,
-            F.summary,
-            F.status,
-            F.severity,
-            F.score,
-            F.kev,
-            F.fixed,
-            F.nearest_fix,
-            F.evidence,
-            F.first_seen_at,
-            F.first_run_id,
-            F.opened_run_id,
-            F.resolved_at,
-        )
+        select(F.id, Organisation.name, Product.name, ProductVersion.version, *columns)
         .join(ProductVersion, ProductVersion.id == F.product_version_id)
         .join(Product, Product.id == ProductVersion.product_id)
         .join(Organisation, Organisation.id == Product.organisation_id)
+    )
+
+
+def _stored_select() -> Any:
+    F = VersionFindingRow
+    return _findings_select(
+        F.product_version_id,
+        F.component_ref,
+        F.component_name,
+        F.component_version,
+        F.purl,
+        F.cpe,
+        F.vuln_id,
+        F.summary,
+        F.status,
+        F.severity,
+        F.score,
+        F.kev,
+        F.fixed,
+        F.nearest_fix,
+        F.evidence,
+        F.first_seen_at,
+        F.first_run_id,
+        F.opened_run_id,
+        F.resolved_at,
     )
 
 
@@ -908,29 +911,20 @@ def new_findings(session: Session, *, run_id: int | None = None) -> list[StoredF
 
 def _affected_select() -> Any:
     F = VersionFindingRow
-    return (
-        select(
-            F.id,
-            Organisation.name,
-            Product.name,
-            ProductVersion.version,
-            F.product_version_id,
-            F.component_ref,
-            F.component_name,
-            F.component_version,
-            F.purl,
-            F.vuln_id,
-            F.status,
-            F.severity,
-            F.score,
-            F.kev,
-            F.nearest_fix,
-            F.first_seen_at,
-            F.resolved_at,
-        )
-        .join(ProductVersion, ProductVersion.id == F.product_version_id)
-        .join(Product, Product.id == ProductVersion.product_id)
-        .join(Organisation, Organisation.id == Product.organisation_id)
+    return _findings_select(
+        F.product_version_id,
+        F.component_ref,
+        F.component_name,
+        F.component_version,
+        F.purl,
+        F.vuln_id,
+        F.status,
+        F.severity,
+        F.score,
+        F.kev,
+        F.nearest_fix,
+        F.first_seen_at,
+        F.resolved_at,
     )
 
 
@@ -940,22 +934,21 @@ def affected(session: Session, vuln_id: str, *, include_resolved: bool = False) 
     carries is looked up among the advisories' aliases too (an alias only some other record lists)."""
     F, ID = VersionFindingRow, VersionFindingIdRow
     vuln_id = vuln_id.strip()
-    stmt = _affected_select().join(ID, ID.finding_id == F.id).where(ID.vuln_id == vuln_id)
-    if not include_resolved:
-        stmt = stmt.where(F.resolved_at.is_(None))
     conn = session.connection()  # Core rows, no ORM loading
-    with _gc_paused():  # only acyclic rows and dataclasses are allocated: no collection mid-answer
-        found = [AffectedVersion(*r) for r in conn.execute(stmt)]
+
+    def query(stmt: Any) -> list[AffectedVersion]:
+        if not include_resolved:
+            stmt = stmt.where(F.resolved_at.is_(None))
+        with _gc_paused():  # only acyclic rows and dataclasses are allocated: no collection mid-answer
+            return [AffectedVersion(*r) for r in conn.execute(stmt)]
+
+    found = query(_affected_select().join(ID, ID.finding_id == F.id).where(ID.vuln_id == vuln_id))
     if not found:
         ids = {i for a in vulndb.advisories_by_ids(session, [vuln_id]) for i in (a.id, *a.aliases)}
         ids.discard(vuln_id)
         if ids:
             sub = select(ID.finding_id).where(ID.vuln_id.in_(sorted(ids)[:_IN]))
-            stmt = _affected_select().where(F.id.in_(sub))
-            if not include_resolved:
-                stmt = stmt.where(F.resolved_at.is_(None))
-            with _gc_paused():
-                found = [AffectedVersion(*r) for r in conn.execute(stmt)]
+            found = query(_affected_select().where(F.id.in_(sub)))
     for f in found:
         f.kev = bool(f.kev)
     found.sort(key=lambda f: (f.product, f.organisation, f.product_version_id, f.component, f.component_ref))
