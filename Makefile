@@ -14,10 +14,12 @@ $(BIN)/python:
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e .
+	$(BIN)/python -m medcyber.web.static_assets
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test,bench]'
+	$(BIN)/python -m medcyber.web.static_assets
 	touch $@ $(VENV)/.installed
 
 install: sysdeps $(VENV)/.installed

@@ -28,7 +28,11 @@ def shared_data() -> Path:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database URL: an SQLite file, or a private schema in the test PostgreSQL."""
-    if request.param == "sqlite":
+    yield from _fresh_url(request.param, tmp_path)
+
+
+def _fresh_url(kind: str, tmp_path: Path) -> Iterator[str]:
+    if kind == "sqlite":
         yield f"sqlite:///{tmp_path / 'medcyber.db'}"
         return
     if not PG_URL:
@@ -55,3 +59,26 @@ def store(store_url: str) -> Iterator[Store]:
         yield s
     finally:
         s.dispose()
+
+
+@pytest.fixture
+def portal(store: Store):  # type: ignore[no-untyped-def]
+    """Two organisations with real SBOMs, an assessment each, and a user for every role (tests/webkit.py)."""
+    from webkit import seed_portal
+
+    return seed_portal(store)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def shared_portal(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """Like ``portal`` but built once per test module (per database): for tests that only read, or that
+    write only what no other test in the module looks at."""
+    from webkit import seed_portal
+
+    for url in _fresh_url(request.param, tmp_path_factory.mktemp("portal")):
+        s = Store(url)
+        s.upgrade()
+        try:
+            yield seed_portal(s)
+        finally:
+            s.dispose()

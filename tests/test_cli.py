@@ -27,7 +27,7 @@ def cli(store_url: str):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def demo_cli(cli):  # type: ignore[no-untyped-def]
-    result = cli("demo", "load")
+    result = cli("demo", "load", "--no-portfolio")
     assert result.exit_code == 0, result.output
     return cli
 
@@ -56,7 +56,7 @@ def test_stats_json_reproduces_published_2022_figures(demo_cli) -> None:  # type
 
 
 def test_demo_load_is_idempotent(demo_cli) -> None:  # type: ignore[no-untyped-def]
-    again = demo_cli("demo", "load", "--json")
+    again = demo_cli("demo", "load", "--no-portfolio", "--json")
     assert again.exit_code == 0
     stats = json.loads(demo_cli("benchmark", "stats", "--json").stdout)
     assert stats["n"] == 17

@@ -29,12 +29,17 @@ def test_migrations_upgrade_and_downgrade_cleanly(store_url: str) -> None:
     s = Store(store_url)
     s.upgrade()
     assert s.current_revision() == s.head_revision()
-    assert {"organisations", "assessments", "answers", "cohorts", "submissions"} <= set(
-        inspect(s.engine).get_table_names()
-    )
+    assert {
+        "organisations",
+        "assessments",
+        "answers",
+        "cohorts",
+        "submissions",
+        "evidence_attachments",
+    } <= set(inspect(s.engine).get_table_names())
     s.downgrade("base")
     assert s.current_revision() is None
-    assert "answers" not in inspect(s.engine).get_table_names()
+    assert not {"answers", "evidence_attachments"} & set(inspect(s.engine).get_table_names())
     s.upgrade()
     assert s.current_revision() == s.head_revision()
     s.dispose()

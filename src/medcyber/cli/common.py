@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from ..maturity.bank import BankNotFoundError
 from ..maturity.scoring import AnswerError
+from ..services import audit_hooks
 from ..services.errors import ServiceError
 from ..store import Store, StoreError
 
@@ -67,6 +69,15 @@ def user_errors() -> Iterator[None]:
         fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
 
 
+def cli_actor() -> str:
+    """Who the audit trail names for a command: ``cli:<login name>`` of the operating-system user."""
+    try:
+        name = getpass.getuser()
+    except (OSError, KeyError):  # no login name (a container without a passwd entry)
+        name = "unknown"
+    return f"cli:{name}"
+
+
 @contextmanager
 def session_scope() -> Iterator[Session]:
     """One unit of work for one command, with user errors reported cleanly."""
@@ -74,6 +85,7 @@ def session_scope() -> Iterator[Session]:
         store = open_store()
         try:
             with store.session() as session:
+                audit_hooks.set_actor(session, cli_actor())
                 yield session
         finally:
             store.dispose()

@@ -194,16 +194,20 @@ def latest_version() -> str:
     return versions[-1]
 
 
-@cache
 def load_bank(version: str | None = None) -> QuestionBank:
-    """Load a shipped bank (the latest when ``version`` is None)."""
-    version = version or latest_version()
+    """Load a shipped bank (the latest when ``version`` is None); parsed once per process."""
+    return _load_bank(version or latest_version())
+
+
+@cache
+def _load_bank(version: str) -> QuestionBank:
     path = resources.files("medcyber.maturity") / "content" / f"bank-{version}.yaml"
     if not path.is_file():
         raise BankNotFoundError(
             f"question bank version {version!r} is not available (have: {', '.join(available_versions())})"
         )
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 (a safe loader)
     bank = QuestionBank.model_validate(data)
     if bank.version != version:
         raise BankNotFoundError(f"bank file for {version!r} declares version {bank.version!r}")

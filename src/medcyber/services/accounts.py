@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from ..accounts import passwords, policy, tokens
 from ..store.models import ApiToken, LoginAttempt, Membership, Organisation, User, UserSession
+from . import audit_hooks
 from .errors import ConflictError, NotFoundError, ServiceError
 
 Clock = Callable[[], dt.datetime]
@@ -410,6 +411,15 @@ def login(
         if previous_session_id:
             revoke_session(session, previous_session_id, clock=clock)
         result.session_id = create_session(session, result.user, ip=ip, user_agent=user_agent, clock=clock)
+        audit_hooks.note(
+            session,
+            "auth.login",
+            "user",
+            result.user.id,
+            None,
+            after={"email": result.user.email, "ip": ip[:64] if ip else None},
+            actor=f"user:{result.user.email}",
+        )
     return result
 
 
@@ -491,6 +501,15 @@ def revoke_session(session: Session, raw_id: str, *, clock: Clock = utcnow) -> b
         return False
     row.revoked_at = clock()
     session.flush()
+    audit_hooks.note(
+        session,
+        "auth.logout",
+        "user",
+        row.user_id,
+        None,
+        after={"email": row.user.email, "session_revoked_at": row.revoked_at},
+        actor=f"user:{row.user.email}",
+    )
     return True
 
 

@@ -40,6 +40,7 @@ from ..vulns.sources.kev import KevCatalog, read_kev
 from ..vulns.sources.nvd import nvd_files, parse_page
 from ..vulns.sources.nvd import read_nvd as _read_nvd
 from ..vulns.sources.osv import ZipLimits, osv_files, read_osv
+from . import audit_hooks
 from .errors import NotFoundError, ServiceError
 
 SOURCES = ("osv", "nvd", "kev", "epss")
@@ -194,6 +195,26 @@ def _finish_log(session: Session, log: VulnImportRow, report: ImportReport) -> N
     log.problem_count = len(report.problems)
     log.problems = [[p.location, p.reason] for p in report.problems[:1000]]
     session.flush()
+    audit_hooks.note(
+        session,
+        "vulndb.import",
+        "vuln_import",
+        log.id,
+        None,
+        after={
+            "source": log.source,
+            "location": log.location,
+            "sha256": log.sha256,
+            "read": report.read,
+            "added": report.added,
+            "updated": report.updated,
+            "unchanged": report.unchanged,
+            "withdrawn": report.withdrawn,
+            "removed": report.removed,
+            "problems": len(report.problems),
+            "generation": log.generation,
+        },
+    )
 
 
 def _write_batch(

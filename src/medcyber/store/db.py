@@ -41,6 +41,11 @@ class Store:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # every unit of work is audited (services.audit_hooks); imported here, not at the top, because
+        # the services build on the store (the store package itself imports no service)
+        from ..services import audit_hooks
+
+        audit_hooks.install(self._sessions)
 
     # --- migrations -------------------------------------------------------------------------
     def _alembic_config(self) -> Config:

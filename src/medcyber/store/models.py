@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -69,6 +70,12 @@ class Assessment(Base):
     answers: Mapped[list[AnswerRow]] = relationship(
         back_populates="assessment", cascade="all, delete-orphan", order_by="AnswerRow.question_id"
     )
+    attachments: Mapped[list[EvidenceAttachment]] = relationship(
+        back_populates="assessment",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="EvidenceAttachment.id",
+    )
 
 
 class AnswerRow(Base):
@@ -86,6 +93,27 @@ class AnswerRow(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now, onupdate=_now)
 
     assessment: Mapped[Assessment] = relationship(back_populates="answers")
+
+
+class EvidenceAttachment(Base):
+    """A file attached as evidence to one answer of an assessment (services/evidence.py).
+
+    ``content`` is deferred: listing attachments never loads the files themselves."""
+
+    __tablename__ = "evidence_attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id", ondelete="CASCADE"), index=True)
+    question_id: Mapped[str] = mapped_column(String(40))
+    file_name: Mapped[str] = mapped_column(String(200), doc="sanitised display name, extension kept")
+    media_type: Mapped[str] = mapped_column(String(100), doc="sniffed from the content, not the client's")
+    size: Mapped[int] = mapped_column(Integer, doc="bytes")
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    uploaded_by: Mapped[str | None] = mapped_column(String(200), doc="the actor, e.g. an e-mail address")
+    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now, server_default=func.now())
+
+    assessment: Mapped[Assessment] = relationship(back_populates="attachments")
 
 
 class Cohort(Base):
@@ -192,7 +220,10 @@ class SbomRecord(Base):
     """One imported SBOM document: its identity, the original bytes (gzip) and what reading it gave."""
 
     __tablename__ = "sboms"
-    __table_args__ = (UniqueConstraint("version_id", "sha256", name="uq_sbom_version_sha256"),)
+    __table_args__ = (
+        UniqueConstraint("version_id", "sha256", name="uq_sbom_version_sha256"),
+        Index("ix_sboms_version_count", "version_id", "component_count"),  # migration 0008
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("product_versions.id", ondelete="CASCADE"), index=True)
@@ -222,6 +253,11 @@ class SbomRecord(Base):
     product_version: Mapped[ProductVersion] = relationship(back_populates="sboms")
 
 
+# The components the partial index ix_sbom_components_support holds (services/portfolio.py filters on
+# this very text, so that SQLite can use the index; migration 0008 repeats it).
+SUPPORT_INDEX_WHERE = "eos IS NOT NULL OR level IN ('no-longer-maintained', 'abandoned')"
+
+
 class SbomComponentRow(Base):
     """One component of a stored SBOM (the primary component too, flagged), with its declared support."""
 
@@ -229,6 +265,15 @@ class SbomComponentRow(Base):
     __table_args__ = (
         Index("ix_sbom_components_purl", "purl"),
         Index("ix_sbom_components_name_version", "name", "version"),
+        Index(  # migration 0008: the few components that declare an end of support (the dashboard)
+            "ix_sbom_components_support",
+            "sbom_id",
+            "is_primary",
+            "eos",
+            "level",
+            sqlite_where=text(SUPPORT_INDEX_WHERE),
+            postgresql_where=text(SUPPORT_INDEX_WHERE),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -467,6 +512,9 @@ class VersionFindingRow(Base):
     __table_args__ = (
         UniqueConstraint("product_version_id", "component_ref", "vuln_id", name="uq_version_finding"),
         Index("ix_version_findings_opened_run", "opened_run_id"),
+        Index(  # migration 0008: open findings per version, covering (the dashboard)
+            "ix_version_findings_open", "product_version_id", "resolved_at", "severity", "kev", "status"
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

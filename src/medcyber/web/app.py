@@ -1,121 +1,144 @@
-"""FastAPI application factory."""
+"""FastAPI application factory: the pages and the JSON API over one store, one set of services."""
 
-from collections.abc import Iterator
-from importlib import resources
-from typing import Annotated, Any
+import asyncio
+from collections.abc import Mapping
 from urllib.parse import quote
 
-from fastapi import Depends, FastAPI, HTTPException, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
-from sqlalchemy.orm import Session
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
-from ..services import assessments as assess_svc
-from ..services import benchmark as bench_svc
+from ..services.accounts import PermissionDenied
 from ..services.errors import NotFoundError, ServiceError
-from ..store import Store, StoreError
+from ..store import Store
+from .deps import BadInput, CsrfFailed, Forbidden, LoginRequired, PasswordChangeRequired, csrf_guard
+from .security import DEFAULT_MAX_BODY, BodyLimit, SecurityHeaders, load_secret_key, static_dir
+from .templating import render
 
-SECURITY_HEADERS = {
-    # Charts are inline SVG and the pages carry no script yet: nothing inline needs to run.
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-    "script-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-}
+API_PREFIX = "/api/v1"
 
 
-def create_app(store: Store) -> FastAPI:
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _error(
+    request: Request, status: int, title: str, message: str, headers: Mapping[str, str] | None = None
+) -> Response:
+    if _is_api(request) or request.headers.get("hx-request"):
+        if not _is_api(request):
+            # An htmx fragment: show the message where the fragment would have gone.
+            return render(request, "_error_fragment.html.j2", {"message": message, "status": status}, status)
+        return JSONResponse({"detail": message}, status_code=status, headers=headers)
+    response = render(
+        request, "error.html.j2", {"status": status, "title": title, "message": message}, status_code=status
+    )
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+def create_app(
+    store: Store,
+    *,
+    secret_key: bytes | None = None,
+    max_body: int = DEFAULT_MAX_BODY,
+    force_secure_cookies: bool = False,
+) -> FastAPI:
     app = FastAPI(
         title="medcyber",
         version=__version__,
-        description="Medical device product-security maturity benchmark and lifecycle API.",
-        openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        description=(
+            "Medical device product-security maturity benchmark and lifecycle API. Authenticate with an "
+            "organisation API token (`Authorization: Bearer mcy_...`, created by an organisation admin) "
+            "or a browser session. Every endpoint except `/api/v1/health` needs authentication."
+        ),
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=None,  # the Swagger UI page loads its assets from a CDN: not served
         redoc_url=None,
+        dependencies=[Depends(csrf_guard)],
     )
-    templates = Jinja2Templates(directory=str(resources.files("medcyber.web") / "templates"))
     app.state.store = store
+    app.state.secret_key = secret_key or load_secret_key()
+    app.state.force_secure_cookies = force_secure_cookies
+    app.state.sqlite_writer = asyncio.Lock() if store.engine.dialect.name == "sqlite" else None
 
-    def get_session() -> Iterator[Session]:
-        with store.session() as session:
-            yield session
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> Response:
+        if _is_api(request):
+            return JSONResponse(
+                {"detail": str(exc)}, status_code=401, headers={"WWW-Authenticate": 'Bearer realm="medcyber"'}
+            )
+        if request.headers.get("hx-request"):
+            return Response(status_code=401, headers={"HX-Redirect": "/login"})
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
 
-    SessionDep = Annotated[Session, Depends(get_session)]
+    @app.exception_handler(PasswordChangeRequired)
+    async def password_change(_request: Request, _exc: PasswordChangeRequired) -> Response:
+        return RedirectResponse("/account", status_code=303)
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
-        for k, v in SECURITY_HEADERS.items():
-            response.headers.setdefault(k, v)
-        return response
+    @app.exception_handler(Forbidden)
+    @app.exception_handler(PermissionDenied)
+    async def forbidden(request: Request, exc: Exception) -> Response:
+        return _error(request, 403, "Not allowed", str(exc))
+
+    @app.exception_handler(BadInput)
+    async def bad_input(request: Request, exc: BadInput) -> Response:
+        return _error(request, 400, "Bad request", str(exc))
+
+    @app.exception_handler(CsrfFailed)
+    async def csrf_failed(request: Request, exc: CsrfFailed) -> Response:
+        return _error(request, 403, "Form expired", str(exc))
 
     @app.exception_handler(NotFoundError)
-    async def not_found(_request: Request, exc: NotFoundError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=404)
+    async def not_found(request: Request, exc: NotFoundError) -> Response:
+        return _error(request, 404, "Not found", str(exc))
 
     @app.exception_handler(ServiceError)
-    async def service_error(_request: Request, exc: ServiceError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=409)
+    async def service_error(request: Request, exc: ServiceError) -> Response:
+        return _error(request, 409 if _is_api(request) else 400, "That did not work", str(exc))
 
-    # --- pages ---------------------------------------------------------------------------------
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def index(request: Request, session: SessionDep) -> Response:
-        orgs = assess_svc.list_organisations(session)
-        if len(orgs) == 1:
-            return RedirectResponse(f"/organisations/{quote(orgs[0].name)}/report", status_code=303)
-        return templates.TemplateResponse(
-            request, "index.html.j2", {"organisations": orgs, "cohorts": bench_svc.list_cohorts(session)}
-        )
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _is_api(request) or exc.status_code < 400:
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        return _error(request, exc.status_code, "Error", str(exc.detail), headers=exc.headers)
 
-    @app.get("/organisations/{name}/report", response_class=HTMLResponse, include_in_schema=False)
-    def org_report_page(name: str, session: SessionDep) -> HTMLResponse:
-        from ..reports.render import render_html
-        from ..services.reports import organisation_report
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return RedirectResponse("/static/favicon.svg", status_code=308)
 
-        base = f"/organisations/{quote(name)}/report"
-        downloads = {
-            "PDF report": f"{base}.pdf",
-            "Word (DOCX)": f"{base}.docx",
-            "Action plan (XLSX)": f"{base}.xlsx",
-            "JSON": f"{base}.json",
-        }
-        return HTMLResponse(render_html(organisation_report(session, name), downloads=downloads))
+    app.mount("/static", StaticFiles(directory=str(static_dir())), name="static")
 
-    @app.get("/organisations/{name}/report.{fmt}", include_in_schema=False)
-    def org_report_download(name: str, fmt: str, session: SessionDep) -> Response:
-        from ..reports.render import MEDIA_TYPES, report_bytes
-        from ..services.reports import organisation_report
+    from .api import admin as api_admin
+    from .api import maturity as api_maturity
+    from .api import products as api_products
+    from .api import steward as api_steward
+    from .api import system as api_system
+    from .pages import admin, auth, dashboard, maturity, products, steward
 
-        if fmt not in MEDIA_TYPES:
-            raise HTTPException(404, f"no {fmt} report")
-        data = report_bytes(organisation_report(session, name), fmt)
-        filename = f"{name.replace(' ', '-').lower()}-benchmark.{fmt}"
-        return Response(
-            data,
-            media_type=MEDIA_TYPES[fmt],
-            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-        )
+    for page_router in (
+        auth.router,
+        dashboard.router,
+        maturity.router,
+        products.router,
+        steward.router,
+        admin.router,
+    ):
+        app.include_router(page_router)
+    for api_router in (
+        api_system.router,
+        api_maturity.router,
+        api_products.router,
+        api_steward.router,
+        api_admin.router,
+    ):
+        app.include_router(api_router, prefix=API_PREFIX)
 
-    # --- JSON API --------------------------------------------------------------------------------
-    @app.get("/api/v1/health", tags=["system"])
-    def health() -> dict[str, Any]:
-        try:
-            store.check()
-            status = "ok"
-        except StoreError as exc:
-            status = f"error: {exc}"
-        return {"status": "ok" if status == "ok" else "degraded", "version": __version__, "store": status}
-
-    @app.get("/api/v1/benchmark/stats", tags=["benchmark"])
-    def api_stats(session: SessionDep, cohort: str | None = None) -> Any:
-        return bench_svc.stats(session, bench_svc.get_cohort(session, cohort)).model_dump(mode="json")
-
-    @app.get("/api/v1/organisations/{name}/report", tags=["benchmark"])
-    def api_org_report(name: str, session: SessionDep, cohort: str | None = None) -> Any:
-        from ..services.reports import organisation_report
-
-        return organisation_report(session, name, cohort_name=cohort).model_dump(mode="json")
-
+    # Outermost last: the body limit sees the request before anything reads it; headers go on every reply.
+    app.add_middleware(BodyLimit, max_bytes=max_body)
+    app.add_middleware(SecurityHeaders)
     return app
