@@ -28,10 +28,10 @@ def shared_data() -> Path:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database URL: an SQLite file, or a private schema in the test PostgreSQL."""
-    yield from _fresh_url(request.param, tmp_path)
+    yield from fresh_url(request.param, tmp_path)
 
 
-def _fresh_url(kind: str, tmp_path: Path) -> Iterator[str]:
+def fresh_url(kind: str, tmp_path: Path) -> Iterator[str]:
     if kind == "sqlite":
         yield f"sqlite:///{tmp_path / 'medcyber.db'}"
         return
@@ -75,7 +75,7 @@ def shared_portal(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     write only what no other test in the module looks at."""
     from webkit import seed_portal
 
-    for url in _fresh_url(request.param, tmp_path_factory.mktemp("portal")):
+    for url in fresh_url(request.param, tmp_path_factory.mktemp("portal")):
         s = Store(url)
         s.upgrade()
         try:

@@ -9,17 +9,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from conftest import fresh_url
 from medcyber.cli.main import app
-from medcyber.config import normalise_url
 from medcyber.services import accounts, monitoring, products
 from medcyber.services.assessments import find_organisation
 from medcyber.services.demo import (
@@ -63,23 +62,7 @@ COUNTED = (
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def demo_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A fresh database for the module (as conftest's ``store_url``, but loaded once per module)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('demo') / 'medcyber.db'}"
-        return
-    if not PG_URL:
-        pytest.skip("MEDCYBER_TEST_DATABASE_URL is not set")
-    base = normalise_url(PG_URL)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    yield from fresh_url(request.param, tmp_path_factory.mktemp("demo"))
 
 
 @pytest.fixture(scope="module")
