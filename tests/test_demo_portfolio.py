@@ -268,4 +268,5 @@ def test_shared_data_dir_lookup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv(SHARED_DATA_ENV, str(tmp_path / "missing"))
     assert shared_data_dir() is None  # an explicit setting is not second-guessed
     monkeypatch.delenv(SHARED_DATA_ENV)
-    assert shared_data_dir() == shared_data.resolve()  # <repo>/../shared/data
+    found = shared_data_dir()
+    assert found is not None and found.resolve() == shared_data.resolve()  # <repo>/../shared/data
