@@ -369,3 +369,32 @@ def test_many_mixed_writes_keep_the_chain_verifiable(store: Store, medical: Path
     assert verify_lines(out.getvalue().splitlines(), head=(summary.last_seq or 0, summary.last_hash or "")).ok
     records = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [r["seq"] for r in records] == list(range(1, n + 1))
+
+
+def test_every_new_session_factory_is_audited_even_when_an_old_one_was_collected(tmp_path: Path) -> None:
+    """A factory made after another was garbage-collected may sit at the same address; it must still be
+    audited (an id()-keyed "already installed" check once let such factories go unaudited)."""
+    import gc
+
+    from sqlalchemy.orm import sessionmaker
+
+    from medcyber.services import assessments, audit_hooks
+
+    store = Store(f"sqlite:///{tmp_path / 'many.db'}")
+    store.upgrade()
+    unaudited = []
+    for i in range(40):
+        factory = sessionmaker(store.engine, expire_on_commit=False)
+        audit_hooks.install(factory)
+        with factory() as session, session.begin():
+            assessments.get_or_create_organisation(session, f"Org {i}")
+        with factory() as session:
+            recorded = session.scalar(
+                select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "organisation.create")
+            )
+        if recorded != i + 1 - len(unaudited):
+            unaudited.append(i)
+        del factory
+        gc.collect()
+    store.dispose()
+    assert not unaudited, f"{len(unaudited)} of 40 factories recorded nothing"

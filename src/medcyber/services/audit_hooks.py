@@ -205,10 +205,17 @@ def note(
     )
 
 
+_INSTALLED = "_medcyber_audit_installed"
+
+
 def install(factory: sessionmaker[Session]) -> None:
     """Audit every unit of work of the sessions ``factory`` makes (idempotent)."""
-    if event.contains(factory, "after_flush", _after_flush):
+    # A flag on the factory itself, not ``event.contains``: SQLAlchemy's event registry keys targets by
+    # id(), so a new factory that reuses a collected one's address can look "already listened" and
+    # would go unaudited.
+    if getattr(factory, _INSTALLED, False):
         return
+    setattr(factory, _INSTALLED, True)
     event.listen(factory, "before_flush", _before_flush)
     event.listen(factory, "after_flush", _after_flush)
     event.listen(factory, "do_orm_execute", _on_orm_execute)
