@@ -99,9 +99,10 @@ def validate_answers(
     bank: QuestionBank, answers: Iterable[Answer], *, require_complete: bool = False
 ) -> None:
     """Raise AnswerError listing every answer that does not fit the bank."""
+    answers_list = list(answers)
     problems: list[tuple[str, str]] = []
     seen: set[str] = set()
-    for a in answers:
+    for a in answers_list:
         if not bank.has_question(a.question_id):
             problems.append((a.question_id, f"unknown question id for bank {bank.id} {bank.version}"))
             continue
@@ -112,9 +113,11 @@ def validate_answers(
         if a.not_applicable and not q.na_allowed:
             problems.append((a.question_id, "N/A is not allowed for this question"))
     if require_complete:
+        # an evidence note or comment alone does not answer a question: it needs a level or N/A
+        answered = {a.question_id for a in answers_list if a.level is not None or a.not_applicable}
         for q in bank.questions:
-            if q.required and q.id not in seen:
-                problems.append((q.id, "required answer is missing"))
+            if q.required and q.id not in answered:
+                problems.append((q.id, "required answer is missing (a level or N/A)"))
     if problems:
         raise AnswerError(problems)
 

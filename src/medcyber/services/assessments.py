@@ -14,7 +14,7 @@ from ..benchmark.models import OrgProfile
 from ..maturity.bank import QuestionBank, load_bank
 from ..maturity.scoring import Answer, AnswerError, AssessmentScore, score, validate_answers
 from ..store.models import AnswerRow, Assessment, Organisation
-from .errors import NotFoundError, ServiceError
+from .errors import ConflictError, NotFoundError, ServiceError
 
 # --- organisations ---------------------------------------------------------------------------------
 
@@ -160,8 +160,22 @@ def _copy_answer(answer: Answer, row: AnswerRow) -> AnswerRow:
     return row
 
 
+class AssessmentClosedError(ConflictError):
+    """The assessment is finished: its answers and evidence are part of the record and no longer change."""
+
+
+def require_open(assessment: Assessment, doing: str = "change its answers") -> None:
+    if assessment.status != "in_progress":
+        raise AssessmentClosedError(
+            f"the assessment of {assessment.assessed_on.isoformat()} is "
+            f"{assessment.status.replace('_', ' ')}: its answers and evidence no longer change, so it cannot "
+            f"{doing} (start a new assessment to re-assess)"
+        )
+
+
 def save_answer(session: Session, assessment: Assessment, answer: Answer) -> None:
-    """Insert or replace one answer (validated against the assessment's own bank)."""
+    """Insert or replace one answer (validated against the assessment's own bank) of an open assessment."""
+    require_open(assessment)
     validate_answers(bank_of(assessment), [answer])
     row = next((r for r in assessment.answers if r.question_id == answer.question_id), None)
     if row is None:
@@ -173,6 +187,7 @@ def save_answer(session: Session, assessment: Assessment, answer: Answer) -> Non
 
 
 def clear_answer(session: Session, assessment: Assessment, question_id: str) -> None:
+    require_open(assessment)
     for r in list(assessment.answers):
         if r.question_id == question_id:
             assessment.answers.remove(r)
@@ -180,7 +195,8 @@ def clear_answer(session: Session, assessment: Assessment, question_id: str) -> 
 
 
 def finish_assessment(session: Session, assessment: Assessment) -> AssessmentScore:
-    """Mark complete; refuses while a required answer is missing."""
+    """Mark complete; refuses while a required question has neither a level nor N/A."""
+    require_open(assessment, "finish it again")
     bank = bank_of(assessment)
     answers = answers_of(assessment)
     try:

@@ -51,16 +51,11 @@ class EvidenceError(ServiceError):
     """The file is refused (type, size, content) or a limit is reached; the message says which and why."""
 
 
-class AssessmentClosedError(ConflictError):
-    """The assessment is complete: its evidence is part of the record and no longer changes."""
+AssessmentClosedError = assess_svc.AssessmentClosedError
 
 
 def _require_open(assessment: Assessment, doing: str) -> None:
-    if assessment.status != "in_progress":
-        raise AssessmentClosedError(
-            f"assessment {assessment.id} is {assessment.status.replace('_', ' ')}: "
-            f"cannot {doing} evidence files of a finished assessment"
-        )
+    assess_svc.require_open(assessment, f"{doing} evidence files of a finished assessment")
 
 
 def _touch(assessment: Assessment) -> None:

@@ -22,7 +22,7 @@ from ..maturity.scoring import Answer, AnswerError, AssessmentScore
 from ..reports.benchmark_report import BenchmarkReport
 from ..services import assessments as assess_svc
 from ..services import reports as reports_svc
-from ..services.errors import ConflictError, NotFoundError
+from ..services.errors import NotFoundError
 from ..store.models import AnswerRow, Assessment, Cohort, Organisation, SubmissionRow
 from .deps import DbDep, OrgContext, assessment_in, org_access
 
@@ -55,16 +55,6 @@ def scoped(action: str) -> Callable[..., Scoped]:
 
 class AnswerInputError(ValueError):
     """The answer as sent cannot be saved; the message is shown beside the question."""
-
-
-def require_open(assessment: Assessment) -> None:
-    """Answers and evidence of a finished assessment are part of its record: they no longer change."""
-    if assessment.status != "in_progress":
-        raise ConflictError(
-            f"the assessment of {assessment.assessed_on.isoformat()} is "
-            f"{assessment.status.replace('_', ' ')}: its answers no longer change "
-            "(start a new assessment to re-assess)"
-        )
 
 
 def question_of(bank: QuestionBank, question_id: str) -> Question:
@@ -143,7 +133,6 @@ def answer_from_values(
 
 def apply_answer(db: Session, assessment: Assessment, question_id: str, answer: Answer | None) -> None:
     """Save (or, for None, clear) one answer of an open assessment through the assessment service."""
-    require_open(assessment)
     if answer is None:
         assess_svc.clear_answer(db, assessment, question_id)
         assessment.updated_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)

@@ -429,7 +429,7 @@ def upload_evidence(
     q = mv.question_of(assess_svc.bank_of(a), question_id)
     limit = evidence_svc.MAX_ATTACHMENT_BYTES
     try:
-        mv.require_open(a)
+        assess_svc.require_open(a)
         if file is None or not (file.filename or "").strip():
             raise evidence_svc.EvidenceError("choose a file to attach")
         data = file.file.read(limit + 1)
